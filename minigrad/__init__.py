@@ -1,0 +1,7 @@
+"""minigrad: a tiny lazy tensor and autograd engine."""
+from minigrad.device import Device
+from minigrad.dtype import dtypes
+from minigrad.helpers import GlobalCounters
+from minigrad.tensor import Tensor
+
+__all__ = ["Tensor", "dtypes", "Device", "GlobalCounters"]

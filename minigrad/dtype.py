@@ -1,0 +1,37 @@
+"""The five dtypes minigrad knows, with their NumPy and OpenCL names."""
+from dataclasses import dataclass
+import numpy as np
+
+
+@dataclass(frozen=True, repr=False)
+class DType:
+  name: str
+  itemsize: int
+  np: type
+  cl: str
+  priority: int  # promotion order: the higher of two operands' priorities wins
+
+  def __repr__(self): return f"dtypes.{self.name}"
+
+  @property
+  def is_float(self): return self.name.startswith("float")
+
+
+class dtypes:
+  bool = DType("bool", 1, np.bool_, "bool", 0)
+  int32 = DType("int32", 4, np.int32, "int", 1)
+  float16 = DType("float16", 2, np.float16, "half", 2)
+  float32 = DType("float32", 4, np.float32, "float", 3)
+  float64 = DType("float64", 8, np.float64, "double", 4)
+
+  @staticmethod
+  def from_np(np_dtype) -> DType:
+    """The minigrad dtype of a NumPy dtype; int64 narrows to int32 as in most frameworks' defaults."""
+    kind = np.dtype(np_dtype)
+    if kind.kind in "iu": return dtypes.int32
+    for dtype in (dtypes.bool, dtypes.float16, dtypes.float32, dtypes.float64):
+      if kind == dtype.np: return dtype
+    raise TypeError(f"unsupported dtype {kind}: use bool, int32, float16, float32 or float64")
+
+  @staticmethod
+  def promote(a: DType, b: DType) -> DType: return a if a.priority >= b.priority else b

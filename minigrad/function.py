@@ -1,0 +1,220 @@
+"""The primitive differentiable ops. Each one's forward and derivative are written once, here, over LazyBuffers;
+everything else in Tensor is composed from these."""
+import math
+from minigrad.ops import BinaryOps, ReduceOps, TernaryOps, UnaryOps
+
+
+class Function:
+  def __init__(self, *needs_input_grad): self.needs_input_grad = needs_input_grad
+  def forward(self, *args, **kwargs): raise NotImplementedError
+  def backward(self, grad): raise NotImplementedError
+
+
+# ---- unary
+class Contiguous(Function):
+  def forward(self, x): return x.contiguous()
+  def backward(self, grad): return grad
+
+
+class Cast(Function):
+  def forward(self, x, dtype):
+    self.input_dtype = x.dtype
+    return x if dtype == x.dtype else x.e(UnaryOps.CAST, arg=dtype)
+
+  def backward(self, grad): return grad if grad.dtype == self.input_dtype else grad.e(UnaryOps.CAST, arg=self.input_dtype)
+
+
+class Neg(Function):
+  def forward(self, x): return x.e(UnaryOps.NEG)
+  def backward(self, grad): return grad.e(UnaryOps.NEG)
+
+
+class Reciprocal(Function):
+  def forward(self, x):
+    self.ret = x.e(UnaryOps.RECIP)
+    return self.ret
+
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret).e(BinaryOps.MUL, self.ret).e(UnaryOps.NEG)
+
+
+class Sin(Function):
+  def forward(self, x):
+    self.x = x
+    return x.e(UnaryOps.SIN)
+
+  def backward(self, grad):  # cos(x) = sin(pi/2 - x)
+    return grad.e(BinaryOps.MUL, self.x.const_like(math.pi / 2).e(BinaryOps.SUB, self.x).e(UnaryOps.SIN))
+
+
+class Exp(Function):
+  def forward(self, x):
+    self.ret = x.e(UnaryOps.EXP)
+    return self.ret
+
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret)
+
+
+class Log(Function):
+  def forward(self, x):
+    self.x = x
+    return x.e(UnaryOps.LOG)
+
+  def backward(self, grad): return grad.e(BinaryOps.DIV, self.x)
+
+
+class Sqrt(Function):
+  def forward(self, x):
+    self.ret = x.e(UnaryOps.SQRT)
+    return self.ret
+
+  def backward(self, grad): return grad.e(BinaryOps.DIV, self.ret.e(BinaryOps.ADD, self.ret))
+
+
+class Relu(Function):
+  def forward(self, x):
+    self.positive = x.const_like(0).e(BinaryOps.CMPLT, x)
+    return self.positive.e(TernaryOps.WHERE, x, x.const_like(0))
+
+  def backward(self, grad): return self.positive.e(TernaryOps.WHERE, grad, grad.const_like(0))
+
+
+class Sigmoid(Function):
+  """A primitive rather than a composite so that its gradient stays finite where exp(-x) overflows."""
+  def forward(self, x):
+    one = x.const_like(1)
+    self.ret = one.e(BinaryOps.DIV, one.e(BinaryOps.ADD, x.e(UnaryOps.NEG).e(UnaryOps.EXP)))
+    return self.ret
+
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret.e(BinaryOps.MUL, self.ret.const_like(1).e(BinaryOps.SUB, self.ret)))
+
+
+# ---- binary (same shapes and dtypes: Tensor broadcasts first)
+class Add(Function):
+  def forward(self, x, y): return x.e(BinaryOps.ADD, y)
+  def backward(self, grad): return grad, grad
+
+
+class Sub(Function):
+  def forward(self, x, y): return x.e(BinaryOps.SUB, y)
+  def backward(self, grad): return grad, grad.e(UnaryOps.NEG)
+
+
+class Mul(Function):
+  def forward(self, x, y):
+    self.x, self.y = x, y
+    return x.e(BinaryOps.MUL, y)
+
+  def backward(self, grad):
+    return (grad.e(BinaryOps.MUL, self.y) if self.needs_input_grad[0] else None,
+            grad.e(BinaryOps.MUL, self.x) if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+  def forward(self, x, y):
+    self.x, self.y = x, y
+    return x.e(BinaryOps.DIV, y)
+
+  def backward(self, grad):
+    grad_y = grad.e(BinaryOps.MUL, self.x).e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG) if self.needs_input_grad[1] else None
+    return grad.e(BinaryOps.DIV, self.y) if self.needs_input_grad[0] else None, grad_y
+
+
+class Maximum(Function):
+  def forward(self, x, y):
+    self.x, self.y = x, y
+    return x.e(BinaryOps.MAX, y)
+
+  def backward(self, grad):  # ties split the gradient in half
+    half = grad.const_like(0.5)
+    share_x = self.y.e(BinaryOps.CMPLT, self.x).e(TernaryOps.WHERE, grad.const_like(1),
+                                                   self.x.e(BinaryOps.CMPEQ, self.y).e(TernaryOps.WHERE, half, grad.const_like(0)))
+    grad_x = grad.e(BinaryOps.MUL, share_x)
+    return grad_x, grad.e(BinaryOps.SUB, grad_x)
+
+
+class Less(Function):
+  def forward(self, x, y): return x.e(BinaryOps.CMPLT, y)
+
+
+class Equal(Function):
+  def forward(self, x, y): return x.e(BinaryOps.CMPEQ, y)
+
+
+class Where(Function):
+  def forward(self, condition, x, y):
+    self.condition = condition
+    return condition.e(TernaryOps.WHERE, x, y)
+
+  def backward(self, grad):
+    zero = grad.const_like(0)
+    return None, self.condition.e(TernaryOps.WHERE, grad, zero), self.condition.e(TernaryOps.WHERE, zero, grad)
+
+
+# ---- reduce (axes kept as size 1; Tensor drops them when keepdim=False)
+class Sum(Function):
+  def forward(self, x, axes):
+    self.input_shape = x.shape
+    return x.r(ReduceOps.SUM, axes)
+
+  def backward(self, grad): return grad.expand(self.input_shape)
+
+
+class Max(Function):
+  def forward(self, x, axes):
+    self.x, self.axes = x, axes
+    self.ret = x.r(ReduceOps.MAX, axes)
+    return self.ret
+
+  def backward(self, grad):  # split evenly between the elements that tie for the max
+    is_max = self.x.e(BinaryOps.CMPEQ, self.ret.expand(self.x.shape)).e(UnaryOps.CAST, arg=grad.dtype)
+    count = is_max.r(ReduceOps.SUM, self.axes)
+    return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, count).expand(self.x.shape))
+
+
+# ---- movement (views: no data moves forward or backward)
+class Reshape(Function):
+  def forward(self, x, shape):
+    self.input_shape = x.shape
+    return x.reshape(shape)
+
+  def backward(self, grad): return grad.reshape(self.input_shape)
+
+
+class Permute(Function):
+  def forward(self, x, order):
+    self.inverse = [order.index(i) for i in range(len(order))]
+    return x.permute(order)
+
+  def backward(self, grad): return grad.permute(self.inverse)
+
+
+class Expand(Function):
+  def forward(self, x, shape):
+    self.expanded = tuple(i for i, (old, new) in enumerate(zip(x.shape, shape)) if old != new)
+    return x.expand(shape)
+
+  def backward(self, grad): return grad.r(ReduceOps.SUM, self.expanded)
+
+
+class Pad(Function):
+  def forward(self, x, pads):
+    self.bounds = tuple((before, before + size) for (before, _), size in zip(pads, x.shape))
+    return x.pad(pads)
+
+  def backward(self, grad): return grad.shrink(self.bounds)
+
+
+class Shrink(Function):
+  def forward(self, x, bounds):
+    self.pads = tuple((start, size - end) for (start, end), size in zip(bounds, x.shape))
+    return x.shrink(bounds)
+
+  def backward(self, grad): return grad.pad(self.pads)
+
+
+class Flip(Function):
+  def forward(self, x, axes):
+    self.axes = axes
+    return x.flip(axes)
+
+  def backward(self, grad): return grad.flip(self.axes)

@@ -1,0 +1,17 @@
+"""Small shared utilities: environment flags, counters, products."""
+import functools, operator, os
+
+
+def prod(xs): return functools.reduce(operator.mul, xs, 1)
+def getenv(key, default=0): return type(default)(os.getenv(key, default))
+
+
+DEBUG = getenv("DEBUG")
+
+
+class GlobalCounters:
+  """Totals since the last reset(), read by tests and benchmarks."""
+  kernel_count, global_ops, global_mem, time_sum_s = 0, 0, 0, 0.0
+
+  @staticmethod
+  def reset(): GlobalCounters.kernel_count, GlobalCounters.global_ops, GlobalCounters.global_mem, GlobalCounters.time_sum_s = 0, 0, 0, 0.0

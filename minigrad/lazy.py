@@ -1,0 +1,110 @@
+"""LazyBuffer: a node of the graph. A base computes an op; a view reads a base through a ShapeTracker, so movement
+ops build no computation at all. Identical nodes are built once, so identical subgraphs are computed once."""
+from __future__ import annotations
+import weakref
+import numpy as np
+from minigrad.device import Device
+from minigrad.dtype import dtypes
+from minigrad.helpers import prod
+from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
+from minigrad.shapetracker import ShapeTracker
+
+_live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
+  """The existing node with this exact definition, or a new one."""
+  key = (device, st, dtype, op, srcs, arg, base)
+  if (found := _live_nodes.get(key)) is not None: return found
+  _live_nodes[key] = node = LazyBuffer(device, st, dtype, op, srcs, arg, base)
+  node.key = key
+  return node
+
+
+class LazyBuffer:
+  def __init__(self, device, st, dtype, op=None, srcs=(), arg=None, base=None):
+    self.device, self.st, self.dtype = device, st, dtype
+    self.op, self.srcs, self.arg, self._base = op, srcs, arg, base
+    self.realized = None  # the backend's buffer once computed (bases only)
+    self.key = None
+
+  def __repr__(self): return f"<LB {self.device} {self.shape} {self.dtype} {self.op if self._base is None else 'view'}>"
+
+  @property
+  def base(self): return self if self._base is None else self._base
+
+  @property
+  def shape(self): return self.st.shape
+
+  # ---- creation
+  @staticmethod
+  def from_numpy(array: np.ndarray, device) -> LazyBuffer:
+    buf = LazyBuffer(device, ShapeTracker.from_shape(array.shape), dtypes.from_np(array.dtype), LoadOps.BUFFER)
+    buf.realized = Device[device].from_numpy(array)
+    return buf
+
+  @staticmethod
+  def const(value, shape, dtype, device) -> LazyBuffer:
+    """A constant costs no memory: a one-element node expanded to the shape."""
+    value = dtype.np(value).item()
+    return _node(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value).expand(tuple(shape))
+
+  def const_like(self, value) -> LazyBuffer: return LazyBuffer.const(value, self.shape, self.dtype, self.device)
+
+  # ---- compute
+  def e(self, op, *others, arg=None) -> LazyBuffer:
+    """An elementwise op on same-shaped buffers (Tensor broadcasts before it gets here)."""
+    srcs = (self,) + others
+    assert all(s.shape == self.shape for s in srcs), f"elementwise {op} on shapes {[s.shape for s in srcs]}"
+    if op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): dtype = dtypes.bool
+    elif op is UnaryOps.CAST: dtype = arg
+    elif op is TernaryOps.WHERE: dtype = others[0].dtype
+    else: dtype = self.dtype
+    return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, srcs, arg)
+
+  def r(self, op, axes) -> LazyBuffer:
+    """Reduce over axes, keeping them as size 1."""
+    axes = tuple(sorted(a for a in axes if self.shape[a] != 1))
+    if not axes: return self
+    new_shape = tuple(1 if i in axes else s for i, s in enumerate(self.shape))
+    return _node(self.device, ShapeTracker.from_shape(new_shape), self.dtype, op, (self,), axes)
+
+  def contiguous(self) -> LazyBuffer:
+    """A base with this view's values laid out row-major (a copy kernel unless it already is one)."""
+    if self._base is None or (self.st.contiguous and self.shape == self.base.shape): return self.base
+    return self.e(UnaryOps.NOOP)
+
+  # ---- movement: new views of the same base
+  def _view(self, st: ShapeTracker) -> LazyBuffer:
+    if st.contiguous and st.shape == self.base.shape: return self.base
+    return _node(self.device, st, self.dtype, base=self.base)
+
+  def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
+  def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
+  def expand(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.expand(tuple(shape)))
+  def pad(self, pads): return self if all(p == (0, 0) for p in pads) else self._view(self.st.pad(tuple(pads)))
+  def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
+
+  def shrink(self, bounds):
+    if all(b == (0, s) for b, s in zip(bounds, self.shape)): return self
+    return self._view(self.st.shrink(tuple(bounds)))
+
+  # ---- realization
+  def realize(self, *others) -> LazyBuffer:
+    """Compute the bases of this buffer and of others now, sharing their common work."""
+    from minigrad.schedule import create_schedule, run_schedule
+    run_schedule(create_schedule([b.base for b in (self,) + others]))
+    return self
+
+  def numpy(self) -> np.ndarray:
+    if prod(self.shape) == 0: return np.zeros(self.shape, self.dtype.np)
+    base = self.contiguous().realize().base
+    return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()
+
+  def to(self, device) -> LazyBuffer:
+    return self if device == self.device else LazyBuffer.from_numpy(self.numpy(), device)
+
+  def mark_realized(self, buffer):
+    """Keep the result and forget how it was made, so the graph above it can be freed."""
+    self.realized, self.op, self.srcs, self.arg = buffer, LoadOps.BUFFER, (), None
+    if self.key is not None and _live_nodes.get(self.key) is self: del _live_nodes[self.key]

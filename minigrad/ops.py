@@ -1,0 +1,39 @@
+"""The primitive ops every backend implements, and the Kernel: what the scheduler hands a backend to run."""
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NamedTuple, Tuple
+
+
+UnaryOps = Enum("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST")
+BinaryOps = Enum("BinaryOps", "ADD SUB MUL DIV MAX CMPLT CMPEQ")
+TernaryOps = Enum("TernaryOps", "WHERE")
+ReduceOps = Enum("ReduceOps", "SUM MAX")
+LoadOps = Enum("LoadOps", "BUFFER CONST")
+# Kernel leaves and glue: LOAD reads an input through a ShapeTracker, CONST is a literal seen through one (its mask
+# still applies), RESHAPE relabels a reduce's output without moving data.
+KernelOps = Enum("KernelOps", "LOAD CONST RESHAPE")
+
+
+class KOp(NamedTuple):
+  """One step of a kernel: srcs index earlier steps; arg is (input number, st) for LOAD, (value, st) for CONST,
+  the reduced axes for a reduce, the dtype for CAST and the new shape for RESHAPE."""
+  op: Enum
+  srcs: Tuple[int, ...]
+  arg: Any
+  dtype: Any
+  shape: Tuple[int, ...]
+
+
+@dataclass
+class Kernel:
+  """A fused computation with one output: ops are in dependency order and the last one is the result."""
+  ops: Tuple[KOp, ...]
+
+  @property
+  def out(self): return self.ops[-1]
+
+  @property
+  def reduce(self): return next((op for op in self.ops if isinstance(op.op, ReduceOps)), None)
+
+  @property
+  def name(self): return ("r_" if self.reduce else "E_") + "_".join(str(s) for s in (self.reduce or self.out).shape)

@@ -1,0 +1,132 @@
+"""Movement ops as index arithmetic: a ShapeTracker maps an index in its shape to a place in a flat buffer.
+
+A View is an affine map (strides, offset) plus an optional mask of valid ranges (outside it reads 0, which is how
+pad works without copying). A reshape that no single View can express pushes a new View: views[i+1] then indexes
+the contiguous layout of views[i].shape, and views[0] indexes the buffer itself.
+"""
+from __future__ import annotations
+from dataclasses import dataclass
+from typing import Optional, Tuple
+from minigrad.helpers import prod
+
+
+def strides_for(shape):
+  """Row-major strides, 0 for size-1 dims so that equal layouts compare equal."""
+  strides, acc = [], 1
+  for size in reversed(shape):
+    strides.insert(0, acc if size != 1 else 0)
+    acc *= size
+  return tuple(strides)
+
+
+def _reshape_strides(shape, strides, new_shape):
+  """Strides that let new_shape read the same elements, or None when the old dims cannot be merged that way."""
+  old = [(size, stride) for size, stride in zip(shape, strides) if size != 1]
+  new = [size for size in new_shape if size != 1]
+  out, oi, ni = [], 0, 0
+  while oi < len(old) and ni < len(new):
+    oj, nj, osize, nsize = oi + 1, ni + 1, old[oi][0], new[ni]
+    while osize != nsize:  # grow whichever group is smaller until both cover the same elements
+      if osize < nsize: osize, oj = osize * old[oj][0], oj + 1
+      else: nsize, nj = nsize * new[nj], nj + 1
+    if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None
+    stride, group = old[oj - 1][1], []
+    for k in reversed(range(ni, nj)): group, stride = [stride] + group, stride * new[k]
+    out, oi, ni = out + group, oj, nj
+  rest = iter(out)
+  return tuple(0 if size == 1 else next(rest) for size in new_shape)
+
+
+@dataclass(frozen=True)
+class View:
+  shape: Tuple[int, ...]
+  strides: Tuple[int, ...]
+  offset: int = 0
+  mask: Optional[Tuple[Tuple[int, int], ...]] = None  # per dim, the [start, end) that reads memory
+
+  @staticmethod
+  def contiguous(shape): return View(tuple(shape), strides_for(shape))
+
+  @property
+  def is_contiguous(self): return self.offset == 0 and self.mask is None and self.strides == strides_for(self.shape)
+
+  def permute(self, order):
+    mask = tuple(self.mask[i] for i in order) if self.mask else None
+    return View(tuple(self.shape[i] for i in order), tuple(self.strides[i] for i in order), self.offset, mask)
+
+  def expand(self, new_shape):
+    strides = tuple(0 if old != new else st for old, new, st in zip(self.shape, new_shape, self.strides))
+    mask = None
+    if self.mask: mask = tuple(m if old == new else ((0, new) if m == (0, 1) else (0, 0)) for m, old, new in zip(self.mask, self.shape, new_shape))
+    return View(tuple(new_shape), strides, self.offset, mask)
+
+  def shrink(self, bounds):
+    offset = self.offset + sum(start * st for (start, _), st in zip(bounds, self.strides))
+    mask = None
+    if self.mask:
+      clipped = [(max(ms, s), min(me, e)) for (ms, me), (s, e) in zip(self.mask, bounds)]
+      mask = tuple((lo - s, hi - s) if lo < hi else (0, 0) for (lo, hi), (s, _) in zip(clipped, bounds))
+    return View(tuple(e - s for s, e in bounds), self.strides, offset, mask)
+
+  def pad(self, pads):
+    offset = self.offset - sum(before * st for (before, _), st in zip(pads, self.strides))
+    old_mask = self.mask or tuple((0, size) for size in self.shape)
+    mask = tuple((s + before, e + before) for (s, e), (before, _) in zip(old_mask, pads))
+    return View(tuple(size + b + a for size, (b, a) in zip(self.shape, pads)), self.strides, offset, mask)
+
+  def flip(self, axes):
+    offset = self.offset + sum((self.shape[i] - 1) * self.strides[i] for i in axes)
+    strides = tuple(-st if i in axes else st for i, st in enumerate(self.strides))
+    mask = tuple((n - e, n - s) if i in axes else (s, e) for i, ((s, e), n) in enumerate(zip(self.mask, self.shape))) if self.mask else None
+    return View(self.shape, strides, offset, mask)
+
+  def reshape(self, new_shape) -> Optional[View]:
+    if self.is_contiguous or prod(self.shape) == 0: return View.contiguous(new_shape)
+    if self.mask and [s for s in self.shape if s != 1] != [s for s in new_shape if s != 1]: return None
+    strides = _reshape_strides(self.shape, self.strides, new_shape)
+    if strides is None: return None
+    mask = None
+    if self.mask:  # only size-1 dims come or go here, so the other dims keep their ranges
+      kept = iter(m for m, size in zip(self.mask, self.shape) if size != 1)
+      ones_valid = all(m == (0, 1) for m, size in zip(self.mask, self.shape) if size == 1)
+      mask = tuple((0, 1 if ones_valid else 0) if size == 1 else next(kept) for size in new_shape)
+    return View(tuple(new_shape), strides, self.offset, mask)
+
+
+@dataclass(frozen=True)
+class ShapeTracker:
+  views: Tuple[View, ...]
+
+  @staticmethod
+  def from_shape(shape): return ShapeTracker((View.contiguous(shape),))
+
+  @property
+  def shape(self): return self.views[-1].shape
+
+  @property
+  def contiguous(self): return len(self.views) == 1 and self.views[0].is_contiguous
+
+  @property
+  def expands(self):
+    """True when some element of the buffer is read more than once (a stride-0 dim of size > 1)."""
+    return any(st == 0 and size > 1 for v in self.views for size, st in zip(v.shape, v.strides))
+
+  @property
+  def masked(self): return any(v.mask is not None for v in self.views)
+
+  def _last(self, view): return ShapeTracker(self.views[:-1] + (view,))
+  def permute(self, order): return self._last(self.views[-1].permute(order))
+  def expand(self, shape): return self._last(self.views[-1].expand(shape))
+  def shrink(self, bounds): return self._last(self.views[-1].shrink(bounds))
+  def pad(self, pads): return self._last(self.views[-1].pad(pads))
+  def flip(self, axes): return self._last(self.views[-1].flip(axes))
+
+  def reshape(self, new_shape):
+    view = self.views[-1].reshape(new_shape)
+    return self._last(view) if view is not None else ShapeTracker(self.views + (View.contiguous(new_shape),))
+
+  def compose(self, outer: ShapeTracker) -> ShapeTracker:
+    """Read this tracker's elements through `outer`, whose first view indexes the contiguous layout of self.shape."""
+    if outer.contiguous and prod(outer.shape) == prod(self.shape): return self.reshape(outer.shape)
+    if self.views[-1].is_contiguous: return ShapeTracker(self.views[:-1] + outer.views)
+    return ShapeTracker(self.views + outer.views)

@@ -1,0 +1,631 @@
+"""Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
+Function contexts walked in reverse topological order."""
+from __future__ import annotations
+import contextlib, math
+from typing import List, Optional, Sequence, Tuple, Union
+import numpy as np
+import minigrad.function as F
+from minigrad.device import Device
+from minigrad.dtype import DType, dtypes
+from minigrad.helpers import prod
+from minigrad.lazy import LazyBuffer
+
+
+def _axes(axis, ndim) -> Tuple[int, ...]:
+  """Normalise an axis argument (None, int or tuple; negative counts from the end) to sorted non-negative ints."""
+  if axis is None: return tuple(range(ndim))
+  axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+  for a in axes:
+    if not -max(ndim, 1) <= a < max(ndim, 1): raise IndexError(f"axis {a} is out of range for a tensor of {ndim} dims")
+  return tuple(sorted(a % max(ndim, 1) for a in axes))
+
+
+def _flatten_args(shape) -> Tuple[int, ...]:
+  """Accept both f(2, 3) and f((2, 3))."""
+  return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+class Tensor:
+  training = False
+  _grad_enabled = True
+  _rng = np.random.default_rng()
+
+  def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
+    device = Device.canonicalize(device)
+    if isinstance(data, LazyBuffer):
+      self.lazydata = data if dtype is None or data.dtype == dtype else data.e(F.UnaryOps.CAST, arg=dtype)
+    else:
+      if isinstance(data, Tensor): data = data.numpy()
+      array = np.asarray(data)
+      if dtype is None:  # NumPy data keeps its dtype; Python floats become float32, ints int32, bools bool
+        keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
+        dtype = dtypes.from_np(array.dtype) if keeps_dtype else dtypes.float32
+      self.lazydata = LazyBuffer.from_numpy(array.astype(dtype.np), device)
+    self.requires_grad, self.grad, self._ctx = requires_grad, None, None
+
+  # ---- properties
+  @property
+  def shape(self) -> Tuple[int, ...]: return self.lazydata.shape
+
+  @property
+  def dtype(self) -> DType: return self.lazydata.dtype
+
+  @property
+  def device(self) -> str: return self.lazydata.device
+
+  @property
+  def ndim(self) -> int: return len(self.shape)
+
+  @property
+  def T(self) -> Tensor: return self.permute(*reversed(range(self.ndim)))
+
+  def numel(self) -> int: return prod(self.shape)
+  def __len__(self):
+    if not self.shape: raise TypeError("len() of a 0-d tensor")
+    return self.shape[0]
+
+  def __repr__(self): return f"<Tensor shape={self.shape} dtype={self.dtype} device={self.device} requires_grad={self.requires_grad}>"
+  def __hash__(self): return id(self)
+
+  # ---- realization and conversion
+  def realize(self, *others: Tensor) -> Tensor:
+    """Compute this tensor (and others, in one schedule) now; returns self."""
+    self.lazydata.realize(*[t.lazydata for t in others])
+    return self
+
+  def numpy(self) -> np.ndarray: return self.lazydata.numpy()
+  def tolist(self): return self.numpy().tolist()
+
+  def item(self):
+    if self.numel() != 1: raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+    return self.numpy().reshape(()).item()
+
+  def detach(self) -> Tensor: return Tensor(self.lazydata)
+  def to(self, device) -> Tensor:
+    device = Device.canonicalize(device)
+    result = Tensor(self.lazydata.to(device), requires_grad=self.requires_grad)
+    if self.grad is not None: result.grad = self.grad.to(device)
+    return result
+
+  def cast(self, dtype: DType) -> Tensor: return self._apply(F.Cast, dtype=dtype)
+  def float(self) -> Tensor: return self.cast(dtypes.float32)
+  def half(self) -> Tensor: return self.cast(dtypes.float16)
+  def contiguous(self) -> Tensor: return self._apply(F.Contiguous)
+
+  # ---- creation
+  @staticmethod
+  def manual_seed(seed: int):
+    """Same seed, same numbers on every device: random numbers are drawn on the host."""
+    Tensor._rng = np.random.default_rng(seed)
+
+  @staticmethod
+  def full(shape, value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    dtype = dtype or (dtypes.bool if isinstance(value, bool) else dtypes.int32 if isinstance(value, int) else dtypes.float32)
+    return Tensor(LazyBuffer.const(value, shape, dtype, Device.canonicalize(device)), requires_grad=requires_grad)
+
+  @staticmethod
+  def zeros(*shape, **kwargs) -> Tensor: return Tensor.full(_flatten_args(shape), 0.0, **kwargs)
+  @staticmethod
+  def ones(*shape, **kwargs) -> Tensor: return Tensor.full(_flatten_args(shape), 1.0, **kwargs)
+
+  @staticmethod
+  def arange(start, stop=None, step=1, dtype=None, **kwargs) -> Tensor:
+    if stop is None: start, stop = 0, start
+    values = np.arange(start, stop, step)
+    if dtype is None: dtype = dtypes.int32 if all(isinstance(v, int) for v in (start, stop, step)) else dtypes.float32
+    return Tensor(values, dtype=dtype, **kwargs)
+
+  @staticmethod
+  def eye(n, dtype=dtypes.float32, **kwargs) -> Tensor: return Tensor(np.eye(n), dtype=dtype, **kwargs)
+
+  @staticmethod
+  def rand(*shape, dtype=dtypes.float32, **kwargs) -> Tensor:
+    return Tensor(Tensor._rng.random(_flatten_args(shape)), dtype=dtype, **kwargs)
+
+  @staticmethod
+  def randn(*shape, dtype=dtypes.float32, **kwargs) -> Tensor:
+    return Tensor(Tensor._rng.standard_normal(_flatten_args(shape)), dtype=dtype, **kwargs)
+
+  @staticmethod
+  def uniform(*shape, low=-1.0, high=1.0, dtype=dtypes.float32, **kwargs) -> Tensor:
+    return Tensor(Tensor._rng.uniform(low, high, _flatten_args(shape)), dtype=dtype, **kwargs)
+
+  def const_like(self, value) -> Tensor: return Tensor(self.lazydata.const_like(value))
+
+  # ---- autograd
+  @staticmethod
+  @contextlib.contextmanager
+  def no_grad():
+    """Inside this block no graph is recorded."""
+    previous, Tensor._grad_enabled = Tensor._grad_enabled, False
+    try: yield
+    finally: Tensor._grad_enabled = previous
+
+  def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
+    """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
+    parents = (self,) + others
+    ctx = function_class(*[t.requires_grad for t in parents])
+    result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
+    if Tensor._grad_enabled and any(t.requires_grad for t in parents) and function_class not in (F.Less, F.Equal):
+      result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
+    return result
+
+  def _toposort(self) -> List[Tensor]:
+    order, visited, stack = [], set(), [(self, False)]
+    while stack:
+      node, children_done = stack.pop()
+      if children_done: order.append(node); continue
+      if node in visited or node._ctx is None: continue
+      visited.add(node)
+      stack.append((node, True))
+      stack.extend((parent, False) for parent in node._ctx.parents)
+    return order
+
+  def backward(self, gradient: Optional[Tensor] = None) -> Tensor:
+    """Accumulate d(self)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient` (its upstream gradient)."""
+    if gradient is None:
+      if self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}")
+      gradient = Tensor.ones(*self.shape, dtype=self.dtype, device=self.device)
+    if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
+    if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
+    grads = {self: gradient.lazydata}
+    for node in reversed(self._toposort()):
+      if node not in grads: continue
+      parent_grads = node._ctx.backward(grads.pop(node))
+      if not isinstance(parent_grads, tuple): parent_grads = (parent_grads,)
+      for parent, grad in zip(node._ctx.parents, parent_grads):
+        if grad is None or not parent.requires_grad: continue
+        grads[parent] = grads[parent].e(F.BinaryOps.ADD, grad) if parent in grads else grad
+    for leaf, grad in grads.items():
+      leaf.grad = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad)
+    return self
+
+  # ---- broadcasting
+  def _to_tensor(self, other) -> Tensor:
+    if isinstance(other, Tensor): return other
+    if isinstance(other, bool): dtype = dtypes.bool
+    elif isinstance(other, int): dtype = self.dtype if self.dtype != dtypes.bool else dtypes.int32
+    elif isinstance(other, float): dtype = self.dtype if self.dtype.is_float else dtypes.float32
+    else: raise TypeError(f"cannot combine a Tensor with {type(other).__name__}")
+    return Tensor(LazyBuffer.const(other, self.shape, dtype, self.device))
+
+  def _broadcasted(self, *others, reverse=False) -> List[Tensor]:
+    """self and others with NumPy's broadcast shape and a common dtype (reverse puts self last, for `2 - t`)."""
+    tensors = [self] + [self._to_tensor(other) for other in others]
+    if reverse: tensors = tensors[::-1]
+    if len({t.device for t in tensors}) > 1: raise RuntimeError(f"tensors on different devices: {[t.device for t in tensors]}")
+    dtype = tensors[0].dtype
+    for t in tensors[1:]: dtype = dtypes.promote(dtype, t.dtype)
+    ndim = max(t.ndim for t in tensors)
+    shapes = [(1,) * (ndim - t.ndim) + t.shape for t in tensors]
+    shape = []
+    for sizes in zip(*shapes):
+      bigger = {s for s in sizes if s != 1}
+      if len(bigger) > 1: raise ValueError(f"shapes {' and '.join(str(t.shape) for t in tensors)} cannot be broadcast together")
+      shape.append(bigger.pop() if bigger else 1)
+    return [t.cast(dtype).reshape(s).expand(tuple(shape)) for t, s in zip(tensors, shapes)]
+
+  # ---- elementwise
+  def _binary(self, function_class, other, reverse=False) -> Tensor:
+    x, y = self._broadcasted(other, reverse=reverse)
+    return x._apply(function_class, y)
+
+  def _floating(self) -> Tensor: return self if self.dtype.is_float else self.float()
+
+  def add(self, other, reverse=False) -> Tensor: return self._binary(F.Add, other, reverse)
+  def sub(self, other, reverse=False) -> Tensor: return self._binary(F.Sub, other, reverse)
+  def mul(self, other, reverse=False) -> Tensor: return self._binary(F.Mul, other, reverse)
+
+  def div(self, other, reverse=False) -> Tensor:
+    """True division: integer operands are divided as float32."""
+    x, y = self._broadcasted(other, reverse=reverse)
+    return x._floating()._apply(F.Div, y._floating())
+
+  def pow(self, exponent, reverse=False) -> Tensor:
+    """Integer powers multiply (exact, and fine for negative bases); other powers are exp(y * log(x))."""
+    scalar_exponent = not reverse and isinstance(exponent, (int, float))
+    if scalar_exponent and float(exponent).is_integer() and abs(exponent) <= 1024:
+      result, base, n = None, self, int(abs(exponent))
+      while n:  # square and multiply
+        if n & 1: result = base if result is None else result * base
+        base, n = base * base, n >> 1
+      if result is None: return self.const_like(1)
+      return result if exponent > 0 else result.reciprocal()
+    if scalar_exponent and exponent == 0.5: return self.sqrt()
+    x, y = self._broadcasted(exponent, reverse=reverse)
+    return (x._floating().log() * y).exp()
+
+  def neg(self) -> Tensor: return self._apply(F.Neg)
+  def exp(self) -> Tensor: return self._floating()._apply(F.Exp)
+  def log(self) -> Tensor: return self._floating()._apply(F.Log)
+  def sqrt(self) -> Tensor: return self._floating()._apply(F.Sqrt)
+  def sin(self) -> Tensor: return self._floating()._apply(F.Sin)
+  def reciprocal(self) -> Tensor: return self._floating()._apply(F.Reciprocal)
+  def sigmoid(self) -> Tensor: return self._floating()._apply(F.Sigmoid)
+  def relu(self) -> Tensor: return self._apply(F.Relu)
+  def exp2(self) -> Tensor: return (self * math.log(2)).exp()
+  def log2(self) -> Tensor: return self.log() * (1 / math.log(2))
+  def rsqrt(self) -> Tensor: return self.sqrt().reciprocal()
+  def square(self) -> Tensor: return self * self
+  def abs(self) -> Tensor: return self.relu() + (-self).relu()
+  def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, self * 0))  # self * 0: zero gradient, nan stays
+  def cos(self) -> Tensor: return (math.pi / 2 - self).sin()
+  def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
+  def silu(self) -> Tensor: return self * self.sigmoid()
+  def leaky_relu(self, neg_slope=0.01) -> Tensor: return self.relu() - (-self).relu() * neg_slope
+
+  def gelu(self) -> Tensor:
+    """GELU in its tanh form (PyTorch's approximate="tanh"), within 1e-3 of the erf form."""
+    return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)).tanh())
+
+  def maximum(self, other) -> Tensor: return self._binary(F.Maximum, other)
+  def minimum(self, other) -> Tensor:
+    x, y = self._broadcasted(other)
+    return -((-x).maximum(-y))
+
+  def clip(self, min_=None, max_=None) -> Tensor:
+    """Clamp to [min_, max_]; the gradient passes where the value was inside, boundaries included."""
+    result = self if min_ is None else (self < min_).where(min_, self)
+    return result if max_ is None else (result > max_).where(max_, result)
+
+  def where(self, x, y) -> Tensor:
+    """Elementwise `x if self else y`, broadcasting all three."""
+    x, y = (x if isinstance(x, Tensor) else self._to_tensor(x).cast(y.dtype) if isinstance(y, Tensor) else self._to_tensor(x),
+            y if isinstance(y, Tensor) else self._to_tensor(y).cast(x.dtype) if isinstance(x, Tensor) else self._to_tensor(y))
+    x, y = x._broadcasted(y)
+    condition, x, y = self.cast(dtypes.bool)._broadcasted(x, y)
+    return condition.cast(dtypes.bool)._apply(F.Where, x, y)
+
+  def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
+  def __gt__(self, other) -> Tensor: return self._binary(F.Less, other, reverse=True)
+  def __eq__(self, other) -> Tensor: return self._binary(F.Equal, other)  # type: ignore[override]
+  def __ne__(self, other) -> Tensor: return (self == other).where(False, True)  # type: ignore[override]
+  def __le__(self, other) -> Tensor: return (self < other).where(True, self == other)
+  def __ge__(self, other) -> Tensor: return (self > other).where(True, self == other)
+
+  def __add__(self, other): return self.add(other)
+  def __radd__(self, other): return self.add(other, reverse=True)
+  def __sub__(self, other): return self.sub(other)
+  def __rsub__(self, other): return self.sub(other, reverse=True)
+  def __mul__(self, other): return self.mul(other)
+  def __rmul__(self, other): return self.mul(other, reverse=True)
+  def __truediv__(self, other): return self.div(other)
+  def __rtruediv__(self, other): return self.div(other, reverse=True)
+  def __pow__(self, other): return self.pow(other)
+  def __rpow__(self, other): return self.pow(other, reverse=True)
+  def __neg__(self): return self.neg()
+  def __matmul__(self, other): return self.matmul(other)
+  def __rmatmul__(self, other): return self._to_tensor(other).matmul(self)
+
+  # ---- reductions
+  def _reduce(self, function_class, axis, keepdim) -> Tensor:
+    axes = _axes(axis, self.ndim)
+    result = self._apply(function_class, axes=axes) if self.ndim else self
+    return result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in axes])
+
+  def sum(self, axis=None, keepdim=False) -> Tensor:
+    if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()  # accumulate in float32
+    return (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
+
+  def max(self, axis=None, keepdim=False) -> Tensor: return self._reduce(F.Max, axis, keepdim)
+  def min(self, axis=None, keepdim=False) -> Tensor: return -((-self).max(axis, keepdim))
+
+  def mean(self, axis=None, keepdim=False) -> Tensor:
+    count = prod(self.shape[a] for a in _axes(axis, self.ndim)) if self.ndim else 1
+    return self._floating().sum(axis, keepdim) / max(count, 1)
+
+  def var(self, axis=None, keepdim=False, correction=1) -> Tensor:
+    x = self._floating()
+    count = prod(self.shape[a] for a in _axes(axis, self.ndim)) if self.ndim else 1
+    return (x - x.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(count - correction, 0)
+
+  def std(self, axis=None, keepdim=False, correction=1) -> Tensor: return self.var(axis, keepdim, correction).sqrt()
+
+  def logsumexp(self, axis=None, keepdim=False) -> Tensor:
+    """log(sum(exp(x))) computed around the max, so large inputs don't overflow."""
+    x = self.float() if self.dtype == dtypes.float16 else self._floating()
+    peak = x.max(axis, keepdim=True).detach()
+    result = (x - peak).exp().sum(axis, keepdim=True).log() + peak
+    result = result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])
+    return result.cast(self.dtype) if self.dtype == dtypes.float16 else result
+
+  def prod(self, axis=None, keepdim=False) -> Tensor:
+    """Product along axes by pairwise multiplication (log2(n) steps), so zeros and signs are exact."""
+    axes = _axes(axis, self.ndim)
+    kept = [i for i in range(self.ndim) if i not in axes]
+    x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], -1)
+    while x.shape[-1] > 1:
+      if x.shape[-1] % 2: x = x.pad(((0, 0),) * (x.ndim - 1) + ((0, 1),), value=1)
+      pairs = x.reshape(*x.shape[:-1], x.shape[-1] // 2, 2)
+      x = pairs[..., 0] * pairs[..., 1]
+    if x.shape[-1] == 0: x = x.const_like(1).reshape(*x.shape[:-1], 1).expand(*x.shape[:-1], 1)
+    result = x.reshape(*[self.shape[i] for i in kept])
+    return result.reshape(*[1 if i in axes else s for i, s in enumerate(self.shape)]) if keepdim else result
+
+  def argmax(self, axis=None, keepdim=False) -> Tensor:
+    """Index of the first maximum (int32, no gradient)."""
+    if axis is None: return self.flatten().argmax(0).reshape(*([1] * self.ndim if keepdim else []))
+    axis = _axes(axis, self.ndim)[0]
+    size = self.shape[axis]
+    is_max = self.detach() == self.detach().max(axis, keepdim=True)
+    countdown = Tensor.arange(size, 0, -1, device=self.device).reshape(size, *[1] * (self.ndim - axis - 1))
+    return size - (is_max * countdown).max(axis, keepdim)
+
+  def argmin(self, axis=None, keepdim=False) -> Tensor: return (-self).argmax(axis, keepdim)
+
+  # ---- movement
+  def reshape(self, *shape) -> Tensor:
+    shape = _flatten_args(shape)
+    if shape.count(-1) > 1: raise ValueError(f"reshape to {shape}: only one dimension can be -1")
+    known = prod(s for s in shape if s != -1)
+    if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
+    if prod(shape) != self.numel() or any(s < 0 for s in shape):
+      raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.numel()} elements) to {shape}")
+    return self._apply(F.Reshape, shape=shape)
+
+  def permute(self, *order) -> Tensor:
+    order = tuple(o % max(self.ndim, 1) for o in _flatten_args(order))
+    if sorted(order) != list(range(self.ndim)): raise ValueError(f"permute order {order} is not a permutation of the dims of {self.shape}")
+    return self._apply(F.Permute, order=order)
+
+  def transpose(self, dim0=-2, dim1=-1) -> Tensor:
+    order = list(range(self.ndim))
+    dim0, dim1 = _axes(dim0, self.ndim)[0], _axes(dim1, self.ndim)[0]
+    order[dim0], order[dim1] = order[dim1], order[dim0]
+    return self.permute(*order)
+
+  def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
+    if self.ndim == 0: return self.reshape(1)
+    start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]
+    return self.reshape(*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:])
+
+  def unsqueeze(self, dim) -> Tensor:
+    dim = _axes(dim, self.ndim + 1)[0]
+    return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+
+  def squeeze(self, dim=None) -> Tensor:
+    if dim is None: return self.reshape(*[s for s in self.shape if s != 1])
+    dims = _axes(dim, self.ndim)
+    return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
+
+  def expand(self, *shape) -> Tensor:
+    shape = _flatten_args(shape)
+    x = self.reshape(*(1,) * (len(shape) - self.ndim), *self.shape) if len(shape) > self.ndim else self
+    shape = tuple(old if new == -1 else new for old, new in zip(x.shape, shape))
+    if len(shape) != x.ndim or any(old != new and old != 1 for old, new in zip(x.shape, shape)):
+      raise ValueError(f"cannot expand shape {self.shape} to {shape}")
+    return x._apply(F.Expand, shape=shape)
+
+  def pad(self, pads, value=0.0) -> Tensor:
+    """Pad with one (before, after) pair per dim, in order."""
+    pads = tuple(tuple(p) for p in pads)
+    if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 for p in pads):
+      raise ValueError(f"pad needs one non-negative (before, after) pair per dim of {self.shape}, got {pads}")
+    padded = self._apply(F.Pad, pads=pads)
+    if value == 0: return padded
+    inside = Tensor.ones(*self.shape, dtype=dtypes.bool, device=self.device)._apply(F.Pad, pads=pads)
+    return inside.where(padded, value)
+
+  def shrink(self, bounds) -> Tensor:
+    """Keep [start, end) along each dim: a view, no copy."""
+    return self._apply(F.Shrink, bounds=tuple(tuple(b) for b in bounds))
+
+  def flip(self, axis) -> Tensor: return self._apply(F.Flip, axes=_axes(axis, self.ndim))
+
+  def _stride(self, dim, step) -> Tensor:
+    """Every step-th element along dim, as pad + reshape + shrink (all views)."""
+    size = self.shape[dim]
+    padded = self.pad(tuple((0, -size % step) if i == dim else (0, 0) for i in range(self.ndim)))
+    split = padded.reshape(*self.shape[:dim], -(-size // step), step, *self.shape[dim + 1:])
+    kept = split.shrink(tuple((0, 1) if i == dim + 1 else (0, s) for i, s in enumerate(split.shape)))
+    return kept.reshape(*self.shape[:dim], -(-size // step), *self.shape[dim + 1:])
+
+  def __getitem__(self, index) -> Tensor:
+    """Ints, slices (any step), None, ... and 1-D integer Tensors (gathers, differentiable) as in NumPy."""
+    index = list(index) if isinstance(index, tuple) else [index]
+    real = [i for i in index if i is not None and i is not Ellipsis]
+    ellipses = [at for at, i in enumerate(index) if i is Ellipsis]
+    if len(ellipses) > 1: raise IndexError("an index can only have a single ellipsis ('...')")
+    if len(real) > self.ndim: raise IndexError(f"too many indices ({len(real)}) for a tensor of shape {self.shape}")
+    if ellipses:
+      at = ellipses[0]
+      index[at:at + 1] = [slice(None)] * (self.ndim - len(real))
+    else: index += [slice(None)] * (self.ndim - len(real))
+    bounds, flips, steps, final_shape, gathers, dim = [], [], [], [], [], 0
+    for item in index:
+      if item is None: final_shape.append(1); continue
+      size = self.shape[dim]
+      if isinstance(item, Tensor):
+        gathers.append((len(final_shape), item))
+        bounds.append((0, size)); final_shape.append(size)
+      elif isinstance(item, slice):
+        start, stop, step = item.indices(size)
+        count = len(range(start, stop, step))
+        last = start + (count - 1) * step
+        bounds.append((min(start, last), max(start, last) + 1) if count else (0, 0))
+        if step < 0: flips.append(dim)
+        if abs(step) > 1 and count: steps.append((dim, abs(step)))
+        final_shape.append(count)
+      elif isinstance(item, (int, np.integer)):
+        if not -size <= item < size: raise IndexError(f"index {item} is out of range for dim {dim} of size {size}")
+        bounds.append((item % size, item % size + 1))
+      else: raise TypeError(f"cannot index a Tensor with {type(item).__name__}")
+      dim += 1
+    x = self.shrink(bounds).flip(flips)
+    for d, step in steps: x = x._stride(d, step)
+    x = x.reshape(*final_shape)
+    if not gathers: return x
+    # NumPy's rule: the gathered dim replaces the advanced indices (tensors and ints) if they are adjacent, else goes first
+    advanced = [k for k, item in enumerate(index) if isinstance(item, (Tensor, int, np.integer))]
+    return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
+
+  def _gather(self, gathers, to_front) -> Tensor:
+    """x[..., idx, ...] for 1-D integer index tensors at the given dims, as a one-hot mask summed out."""
+    dims, mask = [d for d, _ in gathers], None
+    for d, idx in gathers:
+      if idx.dtype.is_float or idx.ndim > 1: raise IndexError(f"tensor indices must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
+      idx = idx.reshape(-1)
+      idx = (idx < 0).where(idx + self.shape[d], idx)
+      hit = idx.reshape(-1, 1) == Tensor.arange(self.shape[d], device=self.device).reshape(1, -1)
+      hit = hit.reshape(hit.shape[0], *[self.shape[e] if e == d else 1 for e in dims])
+      mask = hit if mask is None else mask * hit
+    rest = [i for i in range(self.ndim) if i not in dims]
+    moved = self.permute(*dims, *rest).unsqueeze(0)
+    mask = mask.cast(dtypes.bool).reshape(*mask.shape, *[1] * len(rest))
+    result = mask.where(moved, 0).sum(tuple(range(1, len(dims) + 1))).cast(self.dtype)
+    if not to_front and dims[0] != 0:
+      result = result.permute(*range(1, dims[0] + 1), 0, *range(dims[0] + 1, result.ndim))
+    return result
+
+  def cat(self, *others: Tensor, dim=0) -> Tensor:
+    """Join tensors along an existing dim (Tensor.cat(a, b) or a.cat(b))."""
+    tensors = (self,) + others
+    dim = _axes(dim, self.ndim)[0]
+    if any(t.ndim != self.ndim or t.shape[:dim] + t.shape[dim + 1:] != self.shape[:dim] + self.shape[dim + 1:] for t in tensors):
+      raise ValueError(f"cat along dim {dim} needs equal shapes elsewhere, got {[t.shape for t in tensors]}")
+    total, offset, result = sum(t.shape[dim] for t in tensors), 0, None
+    for t in tensors:
+      pads = tuple((offset, total - offset - t.shape[dim]) if i == dim else (0, 0) for i in range(self.ndim))
+      piece = t.pad(pads)
+      result = piece if result is None else result + piece
+      offset += t.shape[dim]
+    return result
+
+  def stack(self, *others: Tensor, dim=0) -> Tensor:
+    dim = _axes(dim, self.ndim + 1)[0]
+    return Tensor.cat(*[t.unsqueeze(dim) for t in (self,) + others], dim=dim)
+
+  def split(self, size, dim=0) -> List[Tensor]:
+    """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
+    dim = _axes(dim, self.ndim)[0]
+    sizes = list(size) if isinstance(size, (list, tuple)) else [size] * (-(-self.shape[dim] // size))
+    if isinstance(size, int) and sizes: sizes[-1] = self.shape[dim] - size * (len(sizes) - 1)
+    if sum(sizes) != self.shape[dim]: raise ValueError(f"split sizes {sizes} don't add up to {self.shape[dim]} (dim {dim} of {self.shape})")
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return [self.shrink(tuple((s, s + n) if i == dim else (0, d) for i, d in enumerate(self.shape))) for s, n in zip(starts, sizes)]
+
+  def chunk(self, n, dim=0) -> List[Tensor]: return self.split(-(-self.shape[_axes(dim, self.ndim)[0]] // n), dim)
+
+  def repeat(self, *times) -> Tensor:
+    times = _flatten_args(times)
+    x = self.reshape(*(1,) * (len(times) - self.ndim), *self.shape)
+    interleaved = [d for size in x.shape for d in (1, size)]
+    expanded = x.reshape(*interleaved).expand(*[d for t, size in zip(times, x.shape) for d in (t, size)])
+    return expanded.reshape(*[t * size for t, size in zip(times, x.shape)])
+
+  # ---- linear algebra
+  def matmul(self, other: Tensor) -> Tensor:
+    """NumPy's matmul: batched, broadcasting, with 1-D operands promoted and then dropped."""
+    x, w = self, self._to_tensor(other)
+    if x.ndim == 0 or w.ndim == 0: raise ValueError(f"matmul needs at least 1-D operands, got shapes {x.shape} and {w.shape}")
+    x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
+    if x2.shape[-1] != w2.shape[-2]:
+      raise ValueError(f"matmul shapes {x.shape} and {w.shape} don't match: {x2.shape[-1]} columns vs {w2.shape[-2]} rows")
+    dtype = dtypes.promote(x.dtype, w.dtype)
+    inner = dtypes.float32 if dtype == dtypes.float16 else dtype  # accumulate half in float32
+    rows = x2.cast(inner).reshape(*x2.shape[:-1], 1, x2.shape[-1])
+    cols = w2.cast(inner).transpose(-1, -2).reshape(*w2.shape[:-2], 1, w2.shape[-1], w2.shape[-2])
+    out = (rows * cols).sum(-1).cast(dtype)
+    if x.ndim == 1: out = out.squeeze(-2)
+    return out.squeeze(-1) if w.ndim == 1 else out
+
+  def dot(self, other: Tensor) -> Tensor: return self.matmul(other)
+
+  def linear(self, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """self @ weight.T + bias, with weight laid out (out_features, in_features) as in PyTorch."""
+    out = self.matmul(weight.T)
+    return out if bias is None else out + bias
+
+  # ---- functional
+  def softmax(self, axis=-1) -> Tensor:
+    x = self.float() if self.dtype == dtypes.float16 else self._floating()
+    exps = (x - x.max(axis, keepdim=True).detach()).exp()
+    return (exps / exps.sum(axis, keepdim=True)).cast(self.dtype if self.dtype.is_float else dtypes.float32)
+
+  def log_softmax(self, axis=-1) -> Tensor:
+    """x - logsumexp(x), in log space around the max, so logits of +-1e4 stay exact."""
+    x = self.float() if self.dtype == dtypes.float16 else self._floating()
+    shifted = x - x.max(axis, keepdim=True).detach()
+    return (shifted - shifted.exp().sum(axis, keepdim=True).log()).cast(self.dtype if self.dtype.is_float else dtypes.float32)
+
+  def dropout(self, p=0.5) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p), only while Tensor.training is True."""
+    if not Tensor.training or p == 0: return self
+    keep = Tensor.rand(*self.shape, device=self.device) >= p
+    return keep.where(self / (1 - p), 0)
+
+  def layernorm(self, axis=-1, eps=1e-5) -> Tensor:
+    x = self.float() if self.dtype == dtypes.float16 else self
+    centered = x - x.mean(axis, keepdim=True)
+    return (centered * (centered.square().mean(axis, keepdim=True) + eps).rsqrt()).cast(self.dtype)
+
+  def one_hot(self, num_classes) -> Tensor:
+    return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
+
+  def _windows(self, kernel, stride) -> Tensor:
+    """(N, C, H, W) -> (N, C, OH, OW, KH*KW): every kernel position as strided slices stacked on a last dim."""
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = (self.shape[2] - kh) // sh + 1, (self.shape[3] - kw) // sw + 1
+    if oh <= 0 or ow <= 0: raise ValueError(f"kernel {kernel} is larger than the (padded) input {self.shape[2:]}")
+    slices = [self[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] for i in range(kh) for j in range(kw)]
+    return Tensor.stack(*slices, dim=-1)
+
+  def conv2d(self, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of (N, C, H, W) with weight (O, C, KH, KW)."""
+    if self.ndim != 4 or weight.ndim != 4 or self.shape[1] != weight.shape[1]:
+      raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C, KH, KW) with equal C, got {self.shape} and {weight.shape}")
+    (sh, sw), (ph, pw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (stride, padding)]
+    x = self.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = x._windows(weight.shape[2:], (sh, sw))
+    n, c, oh, ow, kk = windows.shape
+    out = (windows.reshape(n, 1, c, oh, ow, kk) * weight.reshape(1, weight.shape[0], c, 1, 1, kk)).sum((2, 5))
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+  def max_pool2d(self, kernel_size=2, stride=None) -> Tensor:
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
+    return self._windows(kernel, stride).max(-1)
+
+  def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor:
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
+    return self._windows(kernel, stride).mean(-1)
+
+  # ---- the divergence primitive
+  def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100) -> Tensor:
+    """-sum_c target_c * log_softmax(self)_c along axis, with 0 * log 0 = 0. target holds class indices (self's shape
+    without axis) or probabilities (self's shape). reduction: "none", "sum" or "mean" (over non-ignored samples)."""
+    if reduction not in ("none", "sum", "mean"): raise ValueError(f"unknown reduction {reduction!r}: use 'none', 'sum' or 'mean'")
+    if not 0.0 <= label_smoothing <= 1.0: raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
+    axis = _axes(axis, self.ndim)[0]
+    classes = self.shape[axis]
+    logp = self.log_softmax(axis).float() if self.dtype == dtypes.float16 else self._floating().log_softmax(axis)
+    if target.dtype.is_float:
+      if target.shape != self.shape:
+        raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
+      probs, counted = target.cast(logp.dtype), None
+    else:
+      sample_shape = self.shape[:axis] + self.shape[axis + 1:]
+      if target.shape != sample_shape:
+        raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
+      values = target.numpy()
+      bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
+      if bad.size: raise IndexError(f"class index {bad.flat[0]} is out of range for {classes} classes (ignore_index={ignore_index})")
+      class_ids = Tensor.arange(classes, device=self.device).reshape(*[classes if i == axis else 1 for i in range(self.ndim)])
+      probs, counted = (target.unsqueeze(axis) == class_ids).cast(logp.dtype), target != ignore_index
+    if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
+    zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
+    per_sample = -(probs * zero_log_zero.where(0, logp)).sum(axis)
+    if counted is not None: per_sample = counted.where(per_sample, 0)
+    if reduction == "none": loss = per_sample
+    elif reduction == "sum": loss = per_sample.sum()
+    else: loss = per_sample.sum() / (counted.sum() if counted is not None else max(per_sample.numel(), 1))
+    return loss.cast(self.dtype) if self.dtype.is_float else loss
+
+  def assign(self, other: Tensor) -> Tensor:
+    """Make this tensor hold other's value (used by optimisers); the tape is not affected."""
+    if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
+    self.lazydata = other.cast(self.dtype).lazydata
+    return self

@@ -1,0 +1,40 @@
+"""The `device` fixture: every op test runs on NUMPY and, where OpenCL works, on CL."""
+import os
+import pytest
+from hypothesis import settings
+from minigrad import Tensor
+
+settings.register_profile("minigrad", max_examples=30, deadline=None)
+settings.load_profile("minigrad")
+
+_probe_results = {}
+
+
+def _device_error(device):
+    """None when a tiny tensor can be realized on `device`, else the exception it raised (probed once per session)."""
+    if device not in _probe_results:
+        try:
+            Tensor([1.0], device=device).numpy()
+            _probe_results[device] = None
+        except Exception as error:  # noqa: BLE001 - reported or skipped below
+            _probe_results[device] = error
+    return _probe_results[device]
+
+
+@pytest.fixture(scope="session", params=["NUMPY", "CL"])
+def device(request):
+    error = _device_error(request.param)
+    if error is not None:
+        if request.param == "CL" and os.environ.get("MINIGRAD_REQUIRE_CL") != "1":
+            pytest.skip(f"OpenCL unavailable: {error}")
+        pytest.fail(f"device {request.param} unavailable: {error!r}")
+    return request.param
+
+
+@pytest.fixture
+def training():
+    """Set Tensor.training to True for one test and restore it afterwards."""
+    saved = Tensor.training
+    Tensor.training = True
+    yield
+    Tensor.training = saved

@@ -1,0 +1,52 @@
+"""SPEC "Devices, laziness, debugging": nothing computes before a value is needed; GlobalCounters count kernels."""
+import numpy as np
+from minigrad import GlobalCounters, Tensor
+from helpers import assert_close
+
+VALUES = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+
+
+def test_nothing_computes_before_a_value_is_needed(device):
+    x = Tensor(VALUES, device=device).realize()
+    y = Tensor(VALUES[::-1].copy(), device=device).realize()
+    GlobalCounters.reset()
+    out = ((x * y + 1).exp().sum(axis=1) / 3).reshape(3, 1).relu()
+    assert GlobalCounters.kernel_count == 0
+    result = out.numpy()
+    assert GlobalCounters.kernel_count > 0
+    expected = np.maximum((np.exp(VALUES * VALUES[::-1] + 1).sum(axis=1) / 3).reshape(3, 1), 0)
+    assert_close(result, expected, 1e-5)
+
+
+def test_backward_is_lazy(device):
+    x = Tensor(VALUES, device=device, requires_grad=True).realize()
+    loss = (x * x).exp().sum()
+    GlobalCounters.reset()
+    loss.backward()
+    assert GlobalCounters.kernel_count == 0
+    grad = x.grad.numpy()
+    assert GlobalCounters.kernel_count > 0
+    assert_close(grad, 2 * VALUES * np.exp(VALUES * VALUES), 1e-5)
+
+
+def test_reset_zeroes_the_counters(device):
+    (Tensor(VALUES, device=device) * 2).numpy()
+    GlobalCounters.reset()
+    assert GlobalCounters.kernel_count == 0 and GlobalCounters.global_ops == 0 and GlobalCounters.global_mem == 0
+    assert GlobalCounters.time_sum_s == 0
+
+
+def test_identical_subgraphs_are_computed_once(device):
+    x = Tensor(VALUES, device=device).realize()
+    GlobalCounters.reset()
+    separate = (x.exp() + x.exp()).numpy()
+    kernels_for_separate = GlobalCounters.kernel_count
+    assert_close(separate, 2 * np.exp(VALUES), 1e-6)
+
+    x = Tensor(VALUES, device=device).realize()
+    GlobalCounters.reset()
+    shared = x.exp()
+    (shared + shared).numpy()
+    kernels_for_shared = GlobalCounters.kernel_count
+    assert kernels_for_shared > 0
+    assert kernels_for_separate <= kernels_for_shared
