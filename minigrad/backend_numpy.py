@@ -1,7 +1,6 @@
 """The NUMPY backend: interprets a kernel's ops with NumPy. Views are strided NumPy views (no copies), and a sum of
 a product becomes one einsum over the operands' real (non-broadcast) dims, so matmul never builds the broadcast."""
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 
 ELEMENTWISE = {
@@ -16,8 +15,8 @@ def view_of(flat: np.ndarray, view) -> np.ndarray:
   """One View of a flat array: a strided window, padded with zeros outside its mask."""
   mask = view.mask or tuple((0, size) for size in view.shape)
   start = view.offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))
-  valid = as_strided(flat[start:], tuple(hi - lo for lo, hi in mask), tuple(st * flat.itemsize for st in view.strides),
-                     writeable=False)
+  valid = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize,
+                     tuple(st * flat.itemsize for st in view.strides))
   if not view.mask: return valid
   return np.pad(valid, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
 
@@ -29,17 +28,23 @@ def load(flat: np.ndarray, st) -> np.ndarray:
 
 
 def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
-  """sum(a * b) over axes, keeping them as size 1. A dim that one operand only broadcasts (stride 0) is dropped
-  from that operand, so einsum sees a matmul-shaped problem and can hand it to BLAS."""
-  letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-  subscripts, operands = [], []
-  for x, other in ((a, b), (b, a)):
-    dropped = [st == 0 and size > 1 and other_st != 0 for size, st, other_st in zip(x.shape, x.strides, other.strides)]
-    subscripts.append("".join(letters[i] for i, drop in enumerate(dropped) if not drop))
-    operands.append(x[tuple(0 if drop else slice(None) for drop in dropped)])
-  kept = "".join(letters[i] for i in range(a.ndim) if i not in axes)
-  result = np.einsum(f"{subscripts[0]},{subscripts[1]}->{kept}", *operands, optimize=True)
-  return result.reshape(tuple(1 if i in axes else size for i, size in enumerate(a.shape)))
+  """sum(a * b) over axes (kept as size 1) as one batched matmul. A dim along which only one operand varies (the
+  other broadcasts it with stride 0) becomes a matmul row or column, so the broadcast product is never built."""
+  dims, shape = range(a.ndim), a.shape
+  varies_a = [st != 0 or size == 1 for size, st in zip(a.shape, a.strides)]
+  varies_b = [st != 0 or size == 1 for size, st in zip(b.shape, b.strides)]
+  kept, inner = [i for i in dims if i not in axes], list(axes)
+  cols = [i for i in kept if varies_b[i] and not varies_a[i]]
+  rows = [i for i in kept if varies_a[i] and not varies_b[i]]
+  batch = [i for i in kept if i not in cols and i not in rows]
+  size = lambda group: int(np.prod([shape[i] for i in group], dtype=np.int64))
+  only_rows = a[tuple(slice(0, 1) if i in cols else slice(None) for i in dims)]  # drop the broadcast copies
+  only_cols = b[tuple(slice(0, 1) if i in rows else slice(None) for i in dims)]
+  left = only_rows.transpose(batch + rows + inner + cols).reshape(size(batch), size(rows), size(inner))
+  right = only_cols.transpose(batch + inner + cols + rows).reshape(size(batch), size(inner), size(cols))
+  order = batch + rows + cols
+  out = np.matmul(left, right).reshape([shape[i] for i in order]).transpose([order.index(i) for i in kept])
+  return out.reshape([1 if i in axes else s for i, s in enumerate(shape)])
 
 
 class Backend:

@@ -87,7 +87,7 @@ class Tensor:
     if self.grad is not None: result.grad = self.grad.to(device)
     return result
 
-  def cast(self, dtype: DType) -> Tensor: return self._apply(F.Cast, dtype=dtype)
+  def cast(self, dtype: DType) -> Tensor: return self if dtype == self.dtype else self._apply(F.Cast, dtype=dtype)
   def float(self) -> Tensor: return self.cast(dtypes.float32)
   def half(self) -> Tensor: return self.cast(dtypes.float16)
   def contiguous(self) -> Tensor: return self._apply(F.Contiguous)
@@ -362,7 +362,7 @@ class Tensor:
     if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
     if prod(shape) != self.numel() or any(s < 0 for s in shape):
       raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.numel()} elements) to {shape}")
-    return self._apply(F.Reshape, shape=shape)
+    return self if shape == self.shape else self._apply(F.Reshape, shape=shape)
 
   def permute(self, *order) -> Tensor:
     order = tuple(o % max(self.ndim, 1) for o in _flatten_args(order))
@@ -395,7 +395,7 @@ class Tensor:
     shape = tuple(old if new == -1 else new for old, new in zip(x.shape, shape))
     if len(shape) != x.ndim or any(old != new and old != 1 for old, new in zip(x.shape, shape)):
       raise ValueError(f"cannot expand shape {self.shape} to {shape}")
-    return x._apply(F.Expand, shape=shape)
+    return x if shape == x.shape else x._apply(F.Expand, shape=shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
     """Pad with one (before, after) pair per dim, in order."""

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import settings
 from minigrad import Tensor
 
-settings.register_profile("minigrad", max_examples=30, deadline=None)
+settings.register_profile("minigrad", max_examples=30, deadline=None, database=None)
 settings.load_profile("minigrad")
 
 _probe_results = {}

@@ -503,9 +503,12 @@ def test_log_softmax(device):
 
 
 def test_dropout_is_identity_when_not_training(device):
-    assert Tensor.training is False
-    x = Tensor(rand(4, 5), device=device)
-    assert_close(x.dropout(0.5).numpy(), x.numpy(), 0, 0)
+    saved, Tensor.training = Tensor.training, False
+    try:
+        x = Tensor(rand(4, 5), device=device)
+        assert_close(x.dropout(0.5).numpy(), x.numpy(), 0, 0)
+    finally:
+        Tensor.training = saved
 
 
 @pytest.mark.parametrize("p", [0.5, 0.25])

@@ -1,0 +1,73 @@
+"""Benchmarks (a script, not a test): python test/benchmark.py
+Each figure is a ratio to hand-written NumPy measured in the same process, so it means something on a noisy machine."""
+import time
+import numpy as np
+from minigrad import Tensor
+
+
+def best_of(fn, repeats=5, number=1):
+  """The fastest of `repeats` timings of `number` calls, in seconds per call."""
+  fn()  # warm up: compile, allocate
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    for _ in range(number): fn()
+    times.append((time.perf_counter() - start) / number)
+  return min(times)
+
+
+def tiny_graph_us(device="NUMPY"):
+  x = Tensor(np.ones((4, 4), np.float32), device=device).realize()
+  return best_of(lambda: ((x * 2 + 1) * x).realize(), number=200) * 1e6
+
+
+def matmul_ratio(device="NUMPY", n=1024):
+  a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
+  ta, tb = Tensor(a, device=device).realize(), Tensor(b, device=device).realize()
+  ours, reference = best_of(lambda: (ta @ tb).realize()), best_of(lambda: a @ b)
+  return ours, reference
+
+
+def mlp_numpy_step(x, labels, w1, b1, w2, b2, lr):
+  """Forward and backward of a 784-128-10 ReLU MLP with mean cross-entropy, by hand."""
+  hidden = np.maximum(x @ w1.T + b1, 0)
+  logits = hidden @ w2.T + b2
+  shifted = logits - logits.max(1, keepdims=True)
+  probs = np.exp(shifted) / np.exp(shifted).sum(1, keepdims=True)
+  loss = -np.log(probs[np.arange(len(labels)), labels]).mean()
+  dlogits = probs
+  dlogits[np.arange(len(labels)), labels] -= 1
+  dlogits /= len(labels)
+  dhidden = (dlogits @ w2) * (hidden > 0)
+  for param, grad in ((w2, dlogits.T @ hidden), (b2, dlogits.sum(0)), (w1, dhidden.T @ x), (b1, dhidden.sum(0))): param -= lr * grad
+  return loss
+
+
+def mlp_ratio(device="NUMPY", batch=128):
+  rng = np.random.default_rng(0)
+  x, labels = rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)
+  arrays = [rng.uniform(-0.05, 0.05, s).astype(np.float32) for s in ((128, 784), (128,), (10, 128), (10,))]
+  params = [Tensor(a.copy(), device=device, requires_grad=True) for a in arrays]
+  tx, tlabels = Tensor(x, device=device), Tensor(labels.astype(np.int32), device=device)
+
+  def minigrad_step():
+    w1, b1, w2, b2 = params
+    loss = tx.linear(w1, b1).relu().linear(w2, b2).cross_entropy(tlabels)
+    loss.backward()
+    with Tensor.no_grad():
+      for p in params:
+        p.assign(p - 0.01 * p.grad)
+        p.grad = None
+    Tensor.realize(loss, *params)
+
+  ours = best_of(minigrad_step, repeats=5, number=10)
+  reference = best_of(lambda: mlp_numpy_step(x, labels, *arrays, 0.01), repeats=5, number=10)
+  return ours, reference
+
+
+if __name__ == "__main__":
+  print(f"tiny graph build+realize (NUMPY): {tiny_graph_us():.1f} us")
+  ours, ref = matmul_ratio()
+  print(f"1024^3 matmul (NUMPY): {ours * 1e3:.1f} ms, numpy.matmul {ref * 1e3:.1f} ms, ratio {ours / ref:.2f}x")
+  ours, ref = mlp_ratio()
+  print(f"MLP 784-128-10 train step, batch 128 (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy {ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
