@@ -195,6 +195,7 @@ class Tensor:
     tensors = [self] + [self._to_tensor(other) for other in others]
     if reverse: tensors = tensors[::-1]
     if len({t.device for t in tensors}) > 1: raise RuntimeError(f"tensors on different devices: {[t.device for t in tensors]}")
+    if all(t.shape == self.shape and t.dtype == self.dtype for t in tensors): return tensors
     dtype = tensors[0].dtype
     for t in tensors[1:]: dtype = dtypes.promote(dtype, t.dtype)
     ndim = max(t.ndim for t in tensors)
