@@ -23,7 +23,7 @@ def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffe
 
 class LazyBuffer:
   def __init__(self, device, st, dtype, op=None, srcs=(), arg=None, base=None):
-    self.device, self.st, self.dtype = device, st, dtype
+    self.device, self.st, self.dtype, self.shape = device, st, dtype, st.shape
     self.op, self.srcs, self.arg, self._base = op, srcs, arg, base
     self.realized = None  # the backend's buffer once computed (bases only)
     self.key = None
@@ -32,9 +32,6 @@ class LazyBuffer:
 
   @property
   def base(self): return self if self._base is None else self._base
-
-  @property
-  def shape(self): return self.st.shape
 
   # ---- creation
   @staticmethod

@@ -6,10 +6,12 @@ the contiguous layout of views[i].shape, and views[0] indexes the buffer itself.
 """
 from __future__ import annotations
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Optional, Tuple
 from minigrad.helpers import prod
 
 
+@lru_cache(maxsize=None)
 def strides_for(shape):
   """Row-major strides, 0 for size-1 dims so that equal layouts compare equal."""
   strides, acc = [], 1
@@ -47,7 +49,7 @@ class View:
   @staticmethod
   def contiguous(shape): return View(tuple(shape), strides_for(shape))
 
-  @property
+  @cached_property
   def is_contiguous(self): return self.offset == 0 and self.mask is None and self.strides == strides_for(self.shape)
 
   def permute(self, order):
@@ -98,20 +100,21 @@ class ShapeTracker:
   views: Tuple[View, ...]
 
   @staticmethod
-  def from_shape(shape): return ShapeTracker((View.contiguous(shape),))
+  @lru_cache(maxsize=4096)
+  def from_shape(shape): return ShapeTracker((View.contiguous(tuple(shape)),))
 
   @property
   def shape(self): return self.views[-1].shape
 
-  @property
+  @cached_property
   def contiguous(self): return len(self.views) == 1 and self.views[0].is_contiguous
 
-  @property
+  @cached_property
   def expands(self):
     """True when some element of the buffer is read more than once (a stride-0 dim of size > 1)."""
     return any(st == 0 and size > 1 for v in self.views for size, st in zip(v.shape, v.strides))
 
-  @property
+  @cached_property
   def masked(self): return any(v.mask is not None for v in self.views)
 
   def _last(self, view): return ShapeTracker(self.views[:-1] + (view,))

@@ -31,7 +31,6 @@ class Tensor:
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
-    device = Device.canonicalize(device)
     if isinstance(data, LazyBuffer):
       self.lazydata = data if dtype is None or data.dtype == dtype else data.e(F.UnaryOps.CAST, arg=dtype)
     else:
@@ -40,7 +39,7 @@ class Tensor:
       if dtype is None:  # NumPy data keeps its dtype; Python floats become float32, ints int32, bools bool
         keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
         dtype = dtypes.from_np(array.dtype) if keeps_dtype else dtypes.float32
-      self.lazydata = LazyBuffer.from_numpy(array.astype(dtype.np), device)
+      self.lazydata = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
     self.requires_grad, self.grad, self._ctx = requires_grad, None, None
 
   # ---- properties
