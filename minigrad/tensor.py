@@ -2,7 +2,7 @@
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
 import contextlib, math
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
 from minigrad.device import Device
@@ -32,7 +32,7 @@ class Tensor:
 
   def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
     if isinstance(data, LazyBuffer):
-      self.lazydata = data if dtype is None or data.dtype == dtype else data.e(F.UnaryOps.CAST, arg=dtype)
+      self.lazydata = data
     else:
       if isinstance(data, Tensor): data = data.numpy()
       array = np.asarray(data)
