@@ -601,7 +601,7 @@ class Tensor:
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
     axis = _axes(axis, self.ndim)[0]
     classes = self.shape[axis]
-    logp = self.log_softmax(axis).float() if self.dtype == dtypes.float16 else self._floating().log_softmax(axis)
+    logp = (self.float() if self.dtype == dtypes.float16 else self._floating()).log_softmax(axis)  # float32 inside for half
     if target.dtype.is_float:
       if target.shape != self.shape:
         raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
