@@ -184,7 +184,8 @@ class Renderer:
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))
     if trailing: input_index = f"gid * {size} + r"  # the row is contiguous in the input's linear order
     else:
-      steps, out_steps, in_steps = strides_for(tuple(s if d in axes else 1 for d, s in enumerate(in_shape))), strides_for(reduce.shape), strides_for(in_shape)
+      steps = strides_for(tuple(s if d in axes else 1 for d, s in enumerate(in_shape)))
+      out_steps, in_steps = strides_for(reduce.shape), strides_for(in_shape)
       input_index = " + ".join(f"({'r' if d in axes else 'gid'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
                                for d, s in enumerate(in_shape) if s != 1)
     vectors = size // WIDTH if trailing else 0
