@@ -83,27 +83,37 @@ class Renderer:
     if op.dtype == dtypes.float16: return f"vload_half({index}, {buffer})"
     return f"(int){buffer}[{index}]" if op.dtype == dtypes.bool else f"{buffer}[{index}]"
 
+  def index(self, i, st, lin):
+    """(lines, C int expression): the buffer index of linear index `lin`; the lines also set x{i}_ok when st is masked."""
+    if st.contiguous: return [], lin
+    return self.index_lines(st, f"x{i}", lin), f"x{i}"
+
   def leaf(self, i, op, lin):
     """(lines, scalar expression) reading a LOAD or CONST at linear index `lin`."""
     st = op.arg[1]
     if op.op is KernelOps.CONST and not st.masked: return [], self.read(op, None)
-    if op.op is KernelOps.LOAD and st.contiguous: return [], self.read(op, lin)
-    value = self.read(op, f"x{i}")
-    return self.index_lines(st, f"x{i}", lin), f"(x{i}_ok ? {value} : 0)" if st.masked else value
+    lines, index = self.index(i, st, lin)
+    return lines, f"(x{i}_ok ? {self.read(op, index)} : 0)" if st.masked else self.read(op, index)
 
   def vector_leaf(self, i, op, base):
-    """Lines that set v{i} to WIDTH consecutive elements: one vector load when the view is the identity, else a gather."""
-    ctype, buffer = COMPUTE[op.dtype.name], f"in{op.arg[0]}"
-    if op.op is KernelOps.CONST and not op.arg[1].masked:
-      return [f"{ctype}{WIDTH} v{i} = ({ctype}{WIDTH})({literal(op.arg[0], op.dtype)});"]
-    if op.op is KernelOps.LOAD and op.arg[1].contiguous:
-      if op.dtype == dtypes.float16: value = f"vload_half{WIDTH}(0, {buffer} + {base})"
-      elif op.dtype == dtypes.bool: value = f"convert_int{WIDTH}(vload{WIDTH}(0, {buffer} + {base}))"
-      else: value = f"vload{WIDTH}(0, {buffer} + {base})"
-      return [f"{ctype}{WIDTH} v{i} = {value};"]
-    lines, value = self.leaf(i, op, f"{base} + lane")
-    return [f"{ctype} g{i}[{WIDTH}];", f"for (int lane = 0; lane < {WIDTH}; lane++) {{", *lines, f"g{i}[lane] = {value};", "}",
-            f"{ctype}{WIDTH} v{i} = vload{WIDTH}(0, g{i});"]
+    """Lines that set v{i} to WIDTH consecutive elements. When they cannot cross a row of a single unmasked view,
+    they are one vector load, one broadcast value or a strided gather; otherwise each lane walks the views itself."""
+    ctype, st, buffer = COMPUTE[op.dtype.name], op.arg[1], f"in{op.arg[0]}"
+    vector, view = f"{ctype}{WIDTH}", st.views[0]
+    if op.op is KernelOps.CONST and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
+    in_one_row = len(st.views) == 1 and not view.mask and view.shape[-1] % WIDTH == 0
+    if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
+      lines, index = self.index(i, st, base)
+      if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
+      if op.dtype == dtypes.float16: return lines + [f"{vector} v{i} = vload_half{WIDTH}(0, {buffer} + {index});"]
+      value = f"vload{WIDTH}(0, {buffer} + {index})"
+      return lines + [f"{vector} v{i} = {convert('int', value, WIDTH) if op.dtype == dtypes.bool else value};"]
+    if in_one_row:  # one index computation, then a fixed stride between lanes
+      lines, index = self.index(i, st, base)
+      lane_lines, value = [], self.read(op, f"{index} + lane * {view.strides[-1]}")
+    else: lines, (lane_lines, value) = [], self.leaf(i, op, f"{base} + lane")
+    return lines + [f"{ctype} g{i}[{WIDTH}];", f"for (int lane = 0; lane < {WIDTH}; lane++) {{", *lane_lines, f"g{i}[lane] = {value};",
+                    "}", f"{vector} v{i} = vload{WIDTH}(0, g{i});"]
 
   def expression(self, op, srcs, width):
     """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
