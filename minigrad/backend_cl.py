@@ -40,21 +40,21 @@ def convert(ctype, expr, width): return f"({ctype})({expr})" if width == 1 else 
 
 def find_context(cl):
   """The context PYOPENCL_CTX names, else one on the first device whose test kernel builds."""
-  reasons = []
-  if os.getenv("PYOPENCL_CTX") is not None: candidates = [lambda: cl.create_some_context(interactive=False)]
+  reasons, chosen = [], os.getenv("PYOPENCL_CTX")
+  if chosen is not None: candidates = [(f"PYOPENCL_CTX={chosen!r}", lambda: cl.create_some_context(interactive=False))]
   else:
     try: devices = [device for platform in cl.get_platforms() for device in platform.get_devices()]
     except Exception as error:  # pyopencl raises when no driver (ICD) is registered at all
       devices = []
-      reasons.append(f"no OpenCL platform ({error})")
-    candidates = [lambda device=device: cl.Context([device]) for device in devices]
-  for make_context in candidates:
+      reasons.append(f"no OpenCL platform: {error}")
+    candidates = [(device.name.strip(), lambda device=device: cl.Context([device])) for device in devices]
+  for label, make_context in candidates:
     try:
       context = make_context()
       cl.Program(context, PROBE_SOURCE).build()
       return context
-    except Exception as error: reasons.append(str(error).strip().splitlines()[0] if str(error).strip() else repr(error))
-  raise RuntimeError(f"no usable OpenCL device ({'; '.join(reasons) or 'none found'}): {INSTALL_HELP}")
+    except Exception as error: reasons.append(f"{label}: {(str(error).strip() or repr(error)).splitlines()[0]}")
+  raise RuntimeError(f"no usable OpenCL device ({'; '.join(reasons) or 'no devices found'}): {INSTALL_HELP}")
 
 
 class Renderer:

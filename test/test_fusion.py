@@ -1,0 +1,192 @@
+"""SPEC "Devices, laziness, debugging": fusion promises counted in kernels, the CL program cache, moving tensors
+between devices, float16 on CL, and the error a machine without OpenCL gives."""
+import os, subprocess, sys
+from pathlib import Path
+from types import SimpleNamespace
+import numpy as np
+import pytest
+from minigrad import Device, GlobalCounters, Tensor, dtypes
+from helpers import assert_close, rand
+
+REPO = Path(__file__).resolve().parent.parent
+only_cl = pytest.mark.parametrize("device", ["CL"], indirect=True)
+
+
+def kernels_to_realize(*tensors):
+    """How many kernels realizing `tensors` runs (their inputs are realized beforehand by the caller)."""
+    GlobalCounters.reset()
+    Tensor.realize(*tensors)
+    return GlobalCounters.kernel_count
+
+
+def inputs(device, *shapes):
+    return [Tensor(rand(*shape, seed=i).astype(np.float32), device=device).realize() for i, shape in enumerate(shapes)]
+
+
+def run_python(code, **env):
+    """Run `code` in a fresh interpreter (so environment variables act at import) and return what it printed."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# ---- fusion: kernel counts
+
+def test_elementwise_chain_is_one_kernel(device):
+    x, y = inputs(device, (3, 4), (3, 4))
+    out = (((x + y) * 2 - 1).exp() / 3).sqrt()
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), np.sqrt(np.exp((x.numpy() + y.numpy()) * 2 - 1) / 3), 1e-6)
+
+
+def test_sum_of_a_product_is_one_kernel(device):
+    a, b = inputs(device, (5, 7), (5, 7))
+    out = (a * b).sum()
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), (a.numpy() * b.numpy()).sum(), 1e-6)
+
+
+def test_reduce_with_elementwise_before_and_after_is_one_kernel(device):
+    x, y = inputs(device, (4, 40), (4, 40))
+    out = ((x * y).exp().sum(axis=1) * 2 + 1).sqrt()
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), np.sqrt(np.exp(x.numpy() * y.numpy()).sum(axis=1) * 2 + 1), 1e-6)
+
+
+def test_movement_ops_feed_an_elementwise_op_in_one_kernel(device):
+    a, b, c = inputs(device, (4, 3), (3, 1), (5, 7))
+    out = a.permute(1, 0) * b.expand(3, 4) + c[1:4, ::2].flip(1)
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), a.numpy().T * b.numpy() + c.numpy()[1:4, ::2][:, ::-1], 1e-6)
+
+
+def test_padding_is_index_arithmetic(device):
+    (a,) = inputs(device, (2, 3))
+    out = a.pad(((1, 0), (2, 1))) * 3 + 1
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), np.pad(a.numpy(), ((1, 0), (2, 1))) * 3 + 1, 1e-6)
+
+
+def test_relu_of_a_chain_is_one_kernel(device):
+    """relu reads its input twice (compare and select); both reads are in one kernel, so the chain joins it."""
+    (x,) = inputs(device, (64, 33))
+    out = ((x * 2 + 1).exp().log() * x).relu()
+    assert kernels_to_realize(out) == 1
+    reference = x.numpy().astype(np.float64)
+    assert_close(out.numpy(), np.maximum(np.log(np.exp(reference * 2 + 1)) * reference, 0), 1e-5, 1e-6)
+
+
+def test_linear_with_bias_is_one_kernel(device):
+    x, w, bias = inputs(device, (32, 48), (16, 48), (16,))
+    out = x.linear(w, bias)
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), x.numpy().astype(np.float64) @ w.numpy().T + bias.numpy(), 1e-5, 1e-5)
+
+
+def test_nothing_runs_before_realize(device):
+    x, y = inputs(device, (3, 4), (4, 3))
+    GlobalCounters.reset()
+    out = ((x @ y).relu().sum(axis=0) + x.T.sum()).exp()
+    assert GlobalCounters.kernel_count == 0
+    out.realize()
+    assert GlobalCounters.kernel_count > 0
+
+
+# ---- the CL runtime
+
+@only_cl
+def test_a_second_identical_run_compiles_nothing(device):
+    def graph(x, y): return ((x * y + 1).sum(axis=1) / 7 + (x - y).T.max(axis=0)).numpy()
+    x, y = inputs(device, (6, 10), (6, 10))
+    first = graph(x, y)
+    programs = len(Device["CL"].programs)
+    x2, y2 = inputs(device, (6, 10), (6, 10))
+    assert_close(graph(x2, y2), first, 0, 0)
+    assert len(Device["CL"].programs) == programs
+
+
+@only_cl
+def test_results_reuse_freed_device_memory(device):
+    (x,) = inputs(device, (1000,))
+    first = (x * 2).realize()
+    memory = first.lazydata.base.realized.mem
+    del first
+    assert (x * 3).realize().lazydata.base.realized.mem is memory
+
+
+@pytest.mark.parametrize("shapes", [((32, 48), (48, 64)), ((2, 16, 32), (32, 20)), ((3, 8, 12), (3, 12, 16)), ((48,), (48, 32))],
+                         ids=str)
+def test_matmul_matches_numpy(device, shapes):
+    """Covers the CL register-tiled path: batched, broadcast and vector-matrix products."""
+    a, b = rand(*shapes[0], seed=1).astype(np.float32), rand(*shapes[1], seed=2).astype(np.float32)
+    out = Tensor(a, device=device) @ Tensor(b, device=device)
+    assert_close(out.numpy(), a.astype(np.float64) @ b, 1e-5, 1e-5)
+
+
+def test_matmul_of_transposed_operands_and_its_gradients(device):
+    a, b, upstream = [rand(*shape, seed=i).astype(np.float32) for i, shape in enumerate([(64, 32), (48, 64), (32, 48)])]
+    ta, tb = Tensor(a, device=device, requires_grad=True), Tensor(b, device=device, requires_grad=True)
+    out = ta.T @ tb.T
+    (out * Tensor(upstream, device=device)).sum().backward()
+    assert_close(out.numpy(), a.T.astype(np.float64) @ b.T, 1e-5, 1e-5)
+    assert_close(ta.grad.numpy(), (upstream.astype(np.float64) @ b).T, 1e-5, 1e-5)
+    assert_close(tb.grad.numpy(), (a.astype(np.float64) @ upstream).T, 1e-5, 1e-5)
+
+
+@only_cl
+def test_float16_is_stored_as_half_and_computed_in_float(device):
+    values = np.array([0.1, -2.5, 3.14159, 65504.0, 6e-8], dtype=np.float16)
+    x = Tensor(values, device=device)
+    assert x.dtype == dtypes.float16 and np.array_equal(x.numpy(), values)
+    small = Tensor(np.linspace(-3, 3, 40).astype(np.float16), device=device)
+    out = (small * 2 + 1).exp().numpy()
+    assert out.dtype == np.float16
+    assert_close(out, np.exp(small.numpy().astype(np.float32) * 2 + 1).astype(np.float16), 1e-3, 1e-3)
+    assert_close(small.sum().numpy(), small.numpy().astype(np.float32).sum(), 1e-3, 1e-3)
+
+
+@only_cl
+def test_float64_without_the_extension_names_it(device, monkeypatch):
+    backend = Device["CL"]
+    monkeypatch.setattr(backend, "device", SimpleNamespace(name="a device without doubles", extensions="cl_khr_icd"))
+    with pytest.raises(RuntimeError, match="cl_khr_fp64"):
+        (Tensor([1.0, 2.0], dtype=dtypes.float64, device=device) * 1.2345678).numpy()
+
+
+@only_cl
+def test_to_moves_tensors_both_ways(device):
+    for dtype in (dtypes.float32, dtypes.float16, dtypes.float64, dtypes.int32, dtypes.bool):
+        values = (rand(3, 5) * 10).astype(dtype.np)
+        on_cl = Tensor(values, device="NUMPY").to("CL")
+        assert on_cl.device == "CL" and on_cl.dtype == dtype
+        back = (on_cl.permute(1, 0) if dtype == dtypes.bool else on_cl.permute(1, 0) + 0).to("NUMPY")
+        assert back.device == "NUMPY" and back.dtype == dtype
+        assert np.array_equal(back.numpy(), values.T)
+
+
+@only_cl
+def test_device_environment_variable_switches_the_default(device):
+    printed = run_python("from minigrad import Device, Tensor\nprint(Device.DEFAULT, Tensor([1.0, 2.0]).device, (Tensor([1.0]) * 3).item())",
+                         DEVICE="CL")
+    assert printed.split() == ["CL", "CL", "3.0"]
+
+
+@only_cl
+def test_debug_3_prints_the_kernel_source(device):
+    printed = run_python("from minigrad import Tensor\n(Tensor([1.0, 2.0], device='CL') * 41.5).numpy()", DEBUG="3")
+    assert "__kernel" in printed and "41.5" in printed
+
+
+def test_no_opencl_gives_one_error_that_says_how_to_install_it():
+    code = ("from minigrad import Tensor\nassert Tensor([1.0]).numpy()[0] == 1.0  # NUMPY still works\n"
+            "try: Tensor([1.0], device='CL').numpy()\nexcept RuntimeError as error: print(error)")
+    for env in ({"PYOPENCL_CTX": "no-such-platform"}, {"OCL_ICD_VENDORS": "/no/such/folder", "PYOPENCL_CTX": ""}):
+        message = run_python(code, **env)
+        assert "pocl-opencl-icd" in message and "pyopencl" in message, message
+
+
+def test_minigrad_imports_without_pyopencl():
+    message = run_python("import sys\nsys.modules['pyopencl'] = None\nfrom minigrad import Tensor\nprint((Tensor([2.0]) * 2).item())\n"
+                         "try: Tensor([1.0], device='CL')\nexcept RuntimeError as error: print(error)")
+    assert message.startswith("4.0") and "pip install pyopencl" in message
