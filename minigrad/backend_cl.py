@@ -22,6 +22,13 @@ TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})
              BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}"}
 INSTALL_HELP = ("install an OpenCL driver (on Debian/Ubuntu `apt-get install pocl-opencl-icd` for the CPU, or your GPU "
                 "vendor's OpenCL driver) and `pip install pyopencl`, or use the NUMPY device")
+# a cast to float16 rounds to the nearest half (computation stays in float): through memory, as the device may
+# have no half arithmetic
+HALF_ROUNDING = f"""float round_half(float x) {{
+  ushort bits; vstore_half(x, 0, (half*)&bits); return vload_half(0, (half*)&bits); }}
+float{WIDTH} round_half{WIDTH}(float{WIDTH} x) {{
+  ushort bits[{WIDTH}]; vstore_half{WIDTH}(x, 0, (half*)bits); return vload_half{WIDTH}(0, (half*)bits); }}
+"""
 PROBE_SOURCE = "__kernel void probe(__global float* x) { x[get_global_id(0)] *= 2.0f; }"
 
 
@@ -119,6 +126,7 @@ class Renderer:
     """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
     negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
+    if op.op is UnaryOps.CAST and op.dtype == dtypes.float16: return f"round_half{width if width > 1 else ''}({convert('float', srcs[0], width)})"
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
     if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ):
       return convert("int", f"{negate}({srcs[0]} {'<' if op.op is BinaryOps.CMPLT else '=='} {srcs[1]})", width)
@@ -163,6 +171,7 @@ class Renderer:
     inputs = sorted({op.arg[0]: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
     params += [f"__global const {STORAGE[dtype.name]}* restrict in{n}" for n, dtype in inputs]
     source = f"__kernel void {self.kernel.name}({', '.join(params)}) {{\n  " + "\n  ".join(body) + "\n}\n"
+    if "round_half" in source: source = HALF_ROUNDING + source
     if "double" in source: source = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" + source
     return source, global_size
 

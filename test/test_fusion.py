@@ -134,6 +134,36 @@ def test_matmul_of_transposed_operands_and_its_gradients(device):
     assert_close(tb.grad.numpy(), (a.astype(np.float64) @ upstream).T, 1e-5, 1e-5)
 
 
+# Graphs big enough for CL's vector paths (16 outputs per work-item, 16 reduce steps per iteration): contiguous,
+# broadcast, strided, padded and reshaped-after-permute loads; bools, ints and halves in vectors; long and short reduces.
+VECTOR_CASES = {
+    "contiguous": lambda x, y, n: (x * y - 1).exp(),
+    "broadcast_rows": lambda x, y, n: x - x.max(axis=1, keepdim=True),
+    "broadcast_columns": lambda x, y, n: x * y[0:1, :],
+    "strided_transpose": lambda x, y, n: x + y.T.T.permute(1, 0).T,
+    "transpose_of_tall": lambda x, y, n: n.T * 2,
+    "padded": lambda x, y, n: x[:, 1:-1].pad(((0, 0), (1, 1))) * y,
+    "reshaped_permute": lambda x, y, n: x.reshape(6, 4, 8).permute(0, 2, 1).reshape(6, 32) + y,
+    "compare_where": lambda x, y, n: (x < y).where(x, y * 2) + (x == x).cast(dtypes.float32),
+    "int_arithmetic": lambda x, y, n: ((x * 10).cast(dtypes.int32) * 3 + 1).maximum((y * 5).cast(dtypes.int32)),
+    "half_chain": lambda x, y, n: (x.half() * y.half() + 1).float(),
+    "row_sum_of_expression": lambda x, y, n: (x * y).exp().sum(axis=1),
+    "column_max": lambda x, y, n: (x + y).max(axis=0),
+    "long_row_softmax": lambda x, y, n: x.reshape(1, -1).softmax(),
+    "cross_entropy": lambda x, y, n: x.cross_entropy(Tensor(np.arange(6, dtype=np.int32) * 5, device=x.device)),
+}
+
+
+@only_cl
+@pytest.mark.parametrize("case", VECTOR_CASES)
+def test_cl_vector_paths_match_numpy(device, case):
+    arrays = [rand(*shape, seed=i).astype(np.float32) for i, shape in enumerate([(6, 32), (6, 32), (32, 5)])]
+    results = [VECTOR_CASES[case](*[Tensor(a, device=d) for a in arrays]).numpy() for d in ("NUMPY", device)]
+    assert results[1].dtype == results[0].dtype
+    tolerance = 2e-3 if "half" in case else 1e-5  # NUMPY rounds every float16 op, CL only casts and stores
+    assert_close(results[1], results[0], tolerance, tolerance)
+
+
 @only_cl
 def test_float16_is_stored_as_half_and_computed_in_float(device):
     values = np.array([0.1, -2.5, 3.14159, 65504.0, 6e-8], dtype=np.float16)
