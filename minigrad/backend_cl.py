@@ -315,10 +315,18 @@ class Backend:
   def run(self, kernel, inputs):
     out = CLBuffer(self, prod(kernel.out.shape) * kernel.out.dtype.itemsize)
     if out.nbytes == 0: return out
-    if kernel.ops not in self.kernels:
+    launch = self.kernels.get(kernel.ops)
+    if launch is None:
       source, global_size = Renderer(kernel).render()
-      self.kernels[kernel.ops] = (self.compile(source), global_size)
-    program, global_size = self.kernels[kernel.ops]
+      launch = self.kernels[kernel.ops] = (self.compile(source), global_size, local_size(global_size))
+    program, global_size, local = launch
     program.set_args(out.mem, *[buffer.mem for buffer in inputs])
-    self.cl.enqueue_nd_range_kernel(self.queue, program, global_size, None)
+    self.cl.enqueue_nd_range_kernel(self.queue, program, global_size, local)
     return out
+
+
+def local_size(global_size):
+  """At least 8 work-groups where the size allows: left to itself, a CPU driver may run a short launch (say 32 long
+  rows to reduce) as one work-group on one core."""
+  if len(global_size) > 1: return None
+  return next(((size,) for size in (32, 16, 8, 4, 2) if global_size[0] % size == 0 and global_size[0] // size >= 8), None)
