@@ -582,15 +582,16 @@ class Tensor:
     out = (windows.reshape(n, 1, c, oh, ow, kk) * weight.reshape(1, weight.shape[0], c, 1, 1, kk)).sum((2, 5))
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
-  def max_pool2d(self, kernel_size=2, stride=None) -> Tensor:
+  def _pool(self, kernel_size, stride, reduce) -> Tensor:
     kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
     stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
-    return self._windows(kernel, stride).max(-1)
+    if stride != kernel: return reduce(self._windows(kernel, stride), -1)
+    (n, c, h, w), (kh, kw) = self.shape, kernel  # windows that don't overlap are a reshape of the input: no copy
+    blocks = self[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
+    return reduce(blocks, (3, 5))
 
-  def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor:
-    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
-    return self._windows(kernel, stride).mean(-1)
+  def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.max)
+  def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.mean)
 
   # ---- the divergence primitive
   def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100) -> Tensor:
