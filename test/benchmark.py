@@ -2,7 +2,7 @@
 Each figure is a ratio to hand-written NumPy measured in the same process, so it means something on a noisy machine."""
 import time
 import numpy as np
-from minigrad import Tensor
+from minigrad import Device, Tensor
 
 
 def best_of(fn, repeats=5, number=1):
@@ -65,9 +65,61 @@ def mlp_ratio(device="NUMPY", batch=128):
   return ours, reference
 
 
+# ---- CL (OpenCL) rows. CL kernels run asynchronously, so every timed call ends by waiting for the queue.
+def cl_synchronized(fn):
+  def run():
+    fn()
+    Device["CL"].synchronize()
+  return run
+
+
+def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
+  try: Device["CL"]
+  except RuntimeError as error:
+    print(f"CL rows skipped: {error}")
+    return
+  a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
+  ta, tb = Tensor(a, device="CL").realize(), Tensor(b, device="CL").realize()
+  ours, reference = best_of(cl_synchronized(lambda: (ta @ tb).realize())), best_of(lambda: a @ b)
+  print(f"CL 1024^3 matmul: {2 * n ** 3 / ours / 1e9:.1f} GFLOP/s ({ours * 1e3:.1f} ms), numpy.matmul "
+        f"{2 * n ** 3 / reference / 1e9:.1f} GFLOP/s, ratio {ours / reference:.2f}x")
+
+  x = Tensor(np.random.rand(elements).astype(np.float32), device="CL").realize()
+  ours = best_of(cl_synchronized(lambda: ((x * 2 + 1).exp().log() * x).relu().realize()), repeats=20)
+  print(f"CL ((x*2+1).exp().log()*x).relu() on 4M floats: {2 * elements * 4 / ours / 1e9:.1f} GB/s effective ({ours * 1e3:.2f} ms)")
+
+  rng = np.random.default_rng(0)
+  logits_np, labels_np = rng.standard_normal((batch, classes)).astype(np.float32), rng.integers(0, classes, batch).astype(np.int32)
+  logits, labels = Tensor(logits_np, device="CL", requires_grad=True).realize(), Tensor(labels_np, device="CL").realize()
+
+  def cross_entropy_step():
+    logits.grad = None
+    loss = logits.cross_entropy(labels)
+    loss.backward()
+    Tensor.realize(loss, logits.grad)
+  ours = best_of(cl_synchronized(cross_entropy_step), repeats=10)
+  row = f"CL cross-entropy forward+backward, {batch}x{classes:,} logits: {ours * 1e3:.2f} ms"
+  try:
+    import torch
+    torch_logits, torch_labels = torch.tensor(logits_np, requires_grad=True), torch.tensor(labels_np, dtype=torch.long)
+
+    def torch_step():
+      torch_logits.grad = None
+      torch.nn.functional.cross_entropy(torch_logits, torch_labels).backward()
+    reference = best_of(torch_step)
+    row += f", torch CPU {reference * 1e3:.2f} ms, ratio {ours / reference:.2f}x"
+  except ImportError: row += " (torch not installed: no reference)"
+  print(row)
+
+  y = Tensor(np.ones((4, 4), np.float32), device="CL").realize()
+  ours = best_of(cl_synchronized(lambda: [((y * 2 + 1) * y).realize() for _ in range(200)])) / 200
+  print(f"CL tiny graph build+realize: {ours * 1e6:.1f} us")
+
+
 if __name__ == "__main__":
   print(f"tiny graph build+realize (NUMPY): {tiny_graph_us():.1f} us")
   ours, ref = matmul_ratio()
   print(f"1024^3 matmul (NUMPY): {ours * 1e3:.1f} ms, numpy.matmul {ref * 1e3:.1f} ms, ratio {ours / ref:.2f}x")
   ours, ref = mlp_ratio()
   print(f"MLP 784-128-10 train step, batch 128 (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy {ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
+  cl_rows()
