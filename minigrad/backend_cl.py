@@ -68,6 +68,7 @@ class Renderer:
   """Turns one Kernel into OpenCL C source and the global size to launch it with."""
   def __init__(self, kernel):
     self.kernel, self.ops, self.names = kernel, kernel.ops, {}
+    self.aligned = True  # vectors start at multiples of WIDTH in the linear order (false in a reduce row of odd size)
 
   def index_lines(self, st, name, lin):
     """C lines that set int `name` to the buffer index of linear index `lin` over st.shape, and `name`_ok to whether
@@ -108,7 +109,7 @@ class Renderer:
     ctype, st, buffer = COMPUTE[op.dtype.name], op.arg[1], f"in{op.arg[0]}"
     vector, view = f"{ctype}{WIDTH}", st.views[0]
     if op.op is KernelOps.CONST and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
-    in_one_row = len(st.views) == 1 and not view.mask and view.shape[-1] % WIDTH == 0
+    in_one_row = self.aligned and len(st.views) == 1 and not view.mask and view.shape[-1] % WIDTH == 0
     if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
       lines, index = self.index(i, st, base)
       if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
@@ -207,7 +208,7 @@ class Renderer:
       out_steps, in_steps = strides_for(reduce.shape), strides_for(in_shape)
       input_index = " + ".join(f"({'r' if d in axes else 'gid'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
                                for d, s in enumerate(in_shape) if s != 1)
-    vectors = size // WIDTH if trailing else 0
+    vectors, self.aligned = size // WIDTH if trailing else 0, size % WIDTH == 0
     lines = ["int gid = get_global_id(0);", f"{ctype} acc = {init};"]
     if vectors:  # WIDTH partial results, combined after the loop
       vector_lines = self.nodes(inside, f"gid * {size} + r", WIDTH)

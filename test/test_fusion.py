@@ -149,6 +149,7 @@ VECTOR_CASES = {
     "half_chain": lambda x, y, n: (x.half() * y.half() + 1).float(),
     "row_sum_of_expression": lambda x, y, n: (x * y).exp().sum(axis=1),
     "column_max": lambda x, y, n: (x + y).max(axis=0),
+    "rows_of_another_length": lambda x, y, n: (x * y[:, :1]).reshape(8, 24).sum(axis=1),
     "long_row_softmax": lambda x, y, n: x.reshape(1, -1).softmax(),
     "cross_entropy": lambda x, y, n: x.cross_entropy(Tensor(np.arange(6, dtype=np.int32) * 5, device=x.device)),
 }
