@@ -14,7 +14,7 @@ from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import strides_for
 
 WIDTH = 16       # outputs per work-item in elementwise kernels, and reduce steps per vector iteration
-TILE_ROWS = 16   # matmul: each work-item accumulates TILE_ROWS x TILE_COLS outputs in registers
+TILE_ROWS = 16   # matmul: each work-item accumulates up to TILE_ROWS x 16 outputs in vector registers
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
 TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.LOG: "log({0})",
@@ -48,7 +48,7 @@ def convert(ctype, expr, width): return f"({ctype})({expr})" if width == 1 else 
 def find_context(cl):
   """The context PYOPENCL_CTX names, else one on the first device whose test kernel builds."""
   reasons, chosen = [], os.getenv("PYOPENCL_CTX")
-  if chosen is not None: candidates = [(f"PYOPENCL_CTX={chosen!r}", lambda: cl.create_some_context(interactive=False))]
+  if chosen: candidates = [(f"PYOPENCL_CTX={chosen!r}", lambda: cl.create_some_context(interactive=False))]
   else:
     try: devices = [device for platform in cl.get_platforms() for device in platform.get_devices()]
     except Exception as error:  # pyopencl raises when no driver (ICD) is registered at all
@@ -284,20 +284,24 @@ class CLBuffer:
 
 
 class Backend:
+  """The CL device: one OpenCL context and in-order queue. Only to_numpy (and synchronize) wait for the device."""
   def __init__(self):
     try: import pyopencl as cl
     except ImportError as error: raise RuntimeError(f"device CL needs pyopencl ({error}): {INSTALL_HELP}") from None
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
-    self.programs, self.kernels, self.free = {}, {}, {}  # source -> compiled kernel, Kernel ops -> (kernel, size)
+    # source -> compiled kernel; Kernel ops -> (compiled kernel, global size, local size); bytes -> free buffers
+    self.programs, self.kernels, self.free = {}, {}, {}
 
   def from_numpy(self, array):
+    """A device buffer holding a copy of `array`."""
     array = np.ascontiguousarray(array, dtypes.from_np(array.dtype).np)
     buffer = CLBuffer(self, array.nbytes)
     if array.nbytes: self.cl.enqueue_copy(self.queue, buffer.mem, array, is_blocking=False)
     return buffer
 
   def to_numpy(self, buffer, dtype):
+    """The buffer's contents as a flat array, once every queued kernel has finished."""
     array = np.empty(buffer.nbytes // dtype.itemsize, dtype.np)
     if array.nbytes: self.cl.enqueue_copy(self.queue, array, buffer.mem, is_blocking=True)
     return array
@@ -314,6 +318,7 @@ class Backend:
     return self.programs[source]
 
   def run(self, kernel, inputs):
+    """Queue `kernel` over `inputs` (buffers of this backend) and return its output buffer without waiting."""
     out = CLBuffer(self, prod(kernel.out.shape) * kernel.out.dtype.itemsize)
     if out.nbytes == 0: return out
     launch = self.kernels.get(kernel.ops)
