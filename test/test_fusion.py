@@ -26,7 +26,7 @@ def inputs(device, *shapes):
 def run_python(code, **env):
     """Run `code` in a fresh interpreter (so environment variables act at import) and return what it printed."""
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "PYTHONPATH": str(REPO), **env})
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), **env})
     assert result.returncode == 0, result.stderr
     return result.stdout
 
