@@ -73,7 +73,7 @@ class Renderer:
   def index_lines(self, st, name, lin):
     """C lines that set int `name` to the buffer index of linear index `lin` over st.shape, and `name`_ok to whether
     it lies inside every view's mask. Each later view indexes the row-major layout of the view before it."""
-    lines = [f"int {name} = {lin};", f"int {name}_ok = 1;"]
+    lines = [f"int {name} = {lin};"] + ([f"int {name}_ok = 1;"] if st.masked else [])
     for view in reversed(st.views):
       terms, checks = [str(view.offset)], []
       for size, stride, step, (lo, hi) in zip(view.shape, view.strides, strides_for(view.shape), view.mask or [(0, s) for s in view.shape]):
