@@ -15,8 +15,8 @@ def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
 
 
 def _toposort(outs):
-  """Unrealized bases reachable from outs, dependencies first, and the set of distinct consumers of each."""
-  order, consumers, seen, stack = [], {}, set(), [(b, False) for b in outs]
+  """Unrealized bases reachable from outs, dependencies first, with the distinct consumers and views of each."""
+  order, consumers, views, seen, stack = [], {}, {}, set(), [(b, False) for b in outs]
   while stack:
     base, children_done = stack.pop()
     if children_done: order.append(base); continue
@@ -25,8 +25,9 @@ def _toposort(outs):
     stack.append((base, True))
     for src in base.srcs:
       consumers.setdefault(src.base, set()).add(base)
+      views.setdefault(src.base, set()).add(src)
       stack.append((src.base, False))
-  return order, consumers
+  return order, consumers, views
 
 
 def _same_order(st, base):
@@ -34,23 +35,23 @@ def _same_order(st, base):
   return st.contiguous and prod(st.shape) == prod(base.shape)
 
 
-def _inlinable(view, has_reduce, consumers, realize):
-  base = view.base
-  if base in realize or len(consumers[base]) > 1: return False
+def _inlinable(view, has_reduce, consumers, views, realize):
+  base = view.base  # read twice through different views, it would be computed twice (and nesting that doubles it again)
+  if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False
   if has_reduce[base]: return _same_order(view.st, base)
   return not view.st.expands and not view.st.masked
 
 
 def _choose_kernels(outs):
   """Decide which bases get a kernel (are realized); everything else is inlined into its consumer."""
-  order, consumers = _toposort(outs)
+  order, consumers, views = _toposort(outs)
   realize, has_reduce = {b for b in outs if not _is_leaf(b)}, {}
   for base in order:
     if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory
     reduce_seen = isinstance(base.op, ReduceOps)
     for src in dict.fromkeys(base.srcs):
       if _is_leaf(src.base): continue
-      if not _inlinable(src, has_reduce, consumers, realize): realize.add(src.base)
+      if not _inlinable(src, has_reduce, consumers, views, realize): realize.add(src.base)
       elif has_reduce[src.base]:
         if reduce_seen: realize.add(src.base)
         reduce_seen = True
