@@ -602,11 +602,14 @@ class Tensor:
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
     axis = _axes(axis, self.ndim)[0]
     classes = self.shape[axis]
-    logp = (self.float() if self.dtype == dtypes.float16 else self._floating()).log_softmax(axis)  # float32 inside for half
+    logits = self.float() if self.dtype == dtypes.float16 else self._floating()  # float32 inside for half
     if target.dtype.is_float:
       if target.shape != self.shape:
         raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
-      probs, counted = target.cast(logp.dtype), None
+      probs, logp, counted = target.cast(logits.dtype), logits.log_softmax(axis), None
+      if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
+      zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
+      per_sample = -(probs * zero_log_zero.where(0, logp)).sum(axis)
     else:
       sample_shape = self.shape[:axis] + self.shape[axis + 1:]
       if target.shape != sample_shape:
@@ -615,10 +618,10 @@ class Tensor:
       bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
       if bad.size: raise IndexError(f"class index {bad.flat[0]} is out of range for {classes} classes (ignore_index={ignore_index})")
       class_ids = Tensor.arange(classes, device=self.device).reshape(*[classes if i == axis else 1 for i in range(self.ndim)])
-      probs, counted = (target.unsqueeze(axis) == class_ids).cast(logp.dtype), target != ignore_index
-    if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
-    zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
-    per_sample = -(probs * zero_log_zero.where(0, logp)).sum(axis)
+      # -log_softmax(x)[t] = logsumexp(x) - x[t]: no per-class probabilities needed, so far fewer passes over x
+      picked = (target.unsqueeze(axis) == class_ids).where(logits, 0).sum(axis)
+      if label_smoothing: picked = picked * (1 - label_smoothing) + logits.mean(axis) * label_smoothing
+      per_sample, counted = logits.logsumexp(axis) - picked, target != ignore_index
     if counted is not None: per_sample = counted.where(per_sample, 0)
     if reduction == "none": loss = per_sample
     elif reduction == "sum": loss = per_sample.sum()

@@ -65,6 +65,28 @@ def mlp_ratio(device="NUMPY", batch=128):
   return ours, reference
 
 
+def mlp_nn_ratio(device="NUMPY", batch=128):
+  """The same step written the way users write it: nn.Linear layers and optim.SGD."""
+  from minigrad import nn
+  from minigrad.nn import optim
+  rng = np.random.default_rng(0)
+  x, labels = rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)
+  arrays = [rng.uniform(-0.05, 0.05, s).astype(np.float32) for s in ((128, 784), (128,), (10, 128), (10,))]
+  l1, l2 = nn.Linear(784, 128), nn.Linear(128, 10)
+  optimizer = optim.SGD([l1.weight, l1.bias, l2.weight, l2.bias], lr=0.01)
+  tx, tlabels = Tensor(x, device=device), Tensor(labels.astype(np.int32), device=device)
+
+  def minigrad_step():
+    loss = l2(l1(tx).relu()).cross_entropy(tlabels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+  ours = best_of(minigrad_step, repeats=5, number=10)
+  reference = best_of(lambda: mlp_numpy_step(x, labels, *arrays, 0.01), repeats=5, number=10)
+  return ours, reference
+
+
 # ---- CL (OpenCL) rows. CL kernels run asynchronously, so every timed call ends by waiting for the queue.
 def cl_synchronized(fn):
   def run():
@@ -121,5 +143,9 @@ if __name__ == "__main__":
   ours, ref = matmul_ratio()
   print(f"1024^3 matmul (NUMPY): {ours * 1e3:.1f} ms, numpy.matmul {ref * 1e3:.1f} ms, ratio {ours / ref:.2f}x")
   ours, ref = mlp_ratio()
-  print(f"MLP 784-128-10 train step, batch 128 (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy {ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
+  print(f"MLP 784-128-10 train step, batch 128, tensors + plain SGD (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy "
+        f"{ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
+  ours, ref = mlp_nn_ratio()
+  print(f"MLP 784-128-10 train step, batch 128, nn.Linear + optim.SGD (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy "
+        f"{ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
   cl_rows()
