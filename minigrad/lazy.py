@@ -1,7 +1,7 @@
 """LazyBuffer: a node of the graph. A base computes an op; a view reads a base through a ShapeTracker, so movement
 ops build no computation at all. Identical nodes are built once, so identical subgraphs are computed once."""
 from __future__ import annotations
-import weakref
+import functools, weakref
 import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
@@ -19,6 +19,11 @@ def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffe
   _live_nodes[key] = node = LazyBuffer(device, st, dtype, op, srcs, arg, base)
   node.key = key
   return node
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_const(value, _, shape, dtype, device) -> LazyBuffer:
+  return _node(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value).expand(shape)
 
 
 class LazyBuffer:
@@ -44,7 +49,7 @@ class LazyBuffer:
   def const(value, shape, dtype, device) -> LazyBuffer:
     """A constant costs no memory: a one-element node expanded to the shape."""
     value = dtype.np(value).item()
-    return _node(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value).expand(tuple(shape))
+    return _cached_const(value, str(value), tuple(shape), dtype, device)  # str(value) tells -0.0 from 0.0
 
   def const_like(self, value) -> LazyBuffer: return LazyBuffer.const(value, self.shape, self.dtype, self.device)
 

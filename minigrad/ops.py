@@ -4,14 +4,18 @@ from enum import Enum
 from typing import Any, NamedTuple, Tuple
 
 
-UnaryOps = Enum("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST")
-BinaryOps = Enum("BinaryOps", "ADD SUB MUL DIV MAX CMPLT CMPEQ")
-TernaryOps = Enum("TernaryOps", "WHERE")
-ReduceOps = Enum("ReduceOps", "SUM MAX")
-LoadOps = Enum("LoadOps", "BUFFER CONST")
+class Op(Enum):
+  __hash__ = object.__hash__  # members are singletons; Enum's own hash is slow Python and kernels hash ops a lot
+
+
+UnaryOps = Op("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST")
+BinaryOps = Op("BinaryOps", "ADD SUB MUL DIV MAX CMPLT CMPEQ")
+TernaryOps = Op("TernaryOps", "WHERE")
+ReduceOps = Op("ReduceOps", "SUM MAX")
+LoadOps = Op("LoadOps", "BUFFER CONST")
 # Kernel leaves and glue: LOAD reads an input through a ShapeTracker, CONST is a literal seen through one (its mask
 # still applies), RESHAPE relabels a reduce's output without moving data.
-KernelOps = Enum("KernelOps", "LOAD CONST RESHAPE")
+KernelOps = Op("KernelOps", "LOAD CONST RESHAPE")
 
 
 class KOp(NamedTuple):

@@ -32,7 +32,7 @@ def _toposort(outs):
 
 def _same_order(st, base):
   """True when st reads all of base row-major: a reshape at most, so the linear index is unchanged."""
-  return st.contiguous and prod(st.shape) == prod(base.shape)
+  return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))
 
 
 def _inlinable(view, has_reduce, consumers, views, realize):
@@ -79,7 +79,9 @@ def _lower(root, realize):
   ops, index_of, inputs, memo = [], {}, [], {}
 
   def emit(kop):
-    if kop not in index_of: index_of[kop], _ = len(ops), ops.append(kop)
+    if kop not in index_of:
+      index_of[kop] = len(ops)
+      ops.append(kop)
     return index_of[kop]
 
   def resolve(view, outer):

@@ -46,6 +46,11 @@ class View:
   offset: int = 0
   mask: Optional[Tuple[Tuple[int, int], ...]] = None  # per dim, the [start, end) that reads memory
 
+  def __hash__(self): return self._hash  # views are hashed often (graph and kernel caches): compute it once
+
+  @cached_property
+  def _hash(self): return hash((self.shape, self.strides, self.offset, self.mask))
+
   @staticmethod
   def contiguous(shape): return View(tuple(shape), strides_for(shape))
 
@@ -98,6 +103,11 @@ class View:
 @dataclass(frozen=True)
 class ShapeTracker:
   views: Tuple[View, ...]
+
+  def __hash__(self): return self._hash
+
+  @cached_property
+  def _hash(self): return hash(self.views)
 
   @staticmethod
   @lru_cache(maxsize=4096)
