@@ -110,3 +110,4 @@ class LazyBuffer:
     """Keep the result and forget how it was made, so the graph above it can be freed."""
     self.realized, self.op, self.srcs, self.arg = buffer, LoadOps.BUFFER, (), None
     if self.key is not None and _live_nodes.get(self.key) is self: del _live_nodes[self.key]
+    self.key = None  # the key holds the sources too

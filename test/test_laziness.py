@@ -1,7 +1,8 @@
 """SPEC "Devices, laziness, debugging": nothing computes before a value is needed; GlobalCounters count kernels."""
+import gc
 import numpy as np
 from minigrad import GlobalCounters, Tensor
-from helpers import assert_close
+from helpers import assert_close, rand
 
 VALUES = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
 
@@ -50,3 +51,27 @@ def test_identical_subgraphs_are_computed_once(device):
     kernels_for_shared = GlobalCounters.kernel_count
     assert kernels_for_shared > 0
     assert kernels_for_separate <= kernels_for_shared
+
+
+def test_realized_tensors_forget_their_graph(device):
+    """A realized tensor keeps its value, not the graph that made it, so a training loop's memory stays flat."""
+    w = Tensor(rand(8, 8), device=device, requires_grad=True)
+    x = Tensor(rand(4, 8, seed=1), device=device)
+
+    def step():
+        (x @ w).relu().sum().backward()
+        with Tensor.no_grad():
+            w.assign(w - 0.01 * w.grad)
+        w.grad = None
+        w.realize()
+
+    def live_nodes():
+        gc.collect()
+        return sum(type(o).__name__ == "LazyBuffer" for o in gc.get_objects())
+
+    for _ in range(5):
+        step()
+    before = live_nodes()
+    for _ in range(20):
+        step()
+    assert live_nodes() <= before + 5, f"{live_nodes() - before} graph nodes more after 20 steps"
