@@ -465,8 +465,11 @@ class Tensor:
     dims, mask = [d for d, _ in gathers], None
     for d, idx in gathers:
       if idx.dtype.is_float or idx.ndim > 1: raise IndexError(f"tensor indices must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
-      idx = idx.reshape(-1)
-      idx = (idx < 0).where(idx + self.shape[d], idx)
+      idx, size = idx.reshape(-1), self.shape[d]
+      values = idx.numpy()  # checked now, as PyTorch does: a lazy gather would quietly read zeros
+      if ((values < -size) | (values >= size)).any():
+        raise IndexError(f"index {values[(values < -size) | (values >= size)][0]} is out of range for dim {d} of size {size}")
+      idx = (idx < 0).where(idx + size, idx)
       hit = idx.reshape(-1, 1) == Tensor.arange(self.shape[d], device=self.device).reshape(1, -1)
       hit = hit.reshape(hit.shape[0], *[self.shape[e] if e == d else 1 for e in dims])
       mask = hit if mask is None else mask * hit

@@ -456,8 +456,14 @@ def test_repeat(device):
 
 def test_index_out_of_range_raises(device):
     t = Tensor([1.0, 2.0, 3.0], device=device)
-    with raises_naming():
+    with raises_naming("3", "size 3"):
         t[3].numpy()
+
+
+def test_tensor_index_out_of_range_raises(device):
+    t = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], device=device)
+    with raises_naming("7", "size 3"):
+        t[Tensor([0, 7], device=device)]
 
 
 # ---- linear algebra ----
