@@ -1,5 +1,6 @@
 """The NUMPY backend: interprets a kernel's ops with NumPy. Views are strided NumPy views (no copies), and a sum of
-a product becomes one einsum over the operands' real (non-broadcast) dims, so matmul never builds the broadcast."""
+a product becomes one batched numpy.matmul over the operands' real (non-broadcast) dims, so matmul never builds the
+broadcast."""
 import numpy as np
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 

@@ -56,20 +56,19 @@ def _choose_kernels(outs):
         if reduce_seen: realize.add(src.base)
         reduce_seen = True
     has_reduce[base] = reduce_seen
-  _share_within_kernels(order, consumers, realize, has_reduce, outs)
+  _share_within_kernels(order, consumers, views, realize, has_reduce, outs)
   return [b for b in order if b in realize]
 
 
-def _share_within_kernels(order, consumers, realize, has_reduce, outs):
+def _share_within_kernels(order, consumers, views, realize, has_reduce, outs):
   """A reduce-free base read by several ops that all land in one kernel, all through one view, is computed once
   inside that kernel (relu reads its input twice, for example). Walks consumers before sources, so each consumer's
   kernel is known."""
   kernel_of = {}
   for base in reversed(order):
     kernels = {kernel_of[c] for c in consumers.get(base, ())}
-    views = [v for c in consumers.get(base, ()) for v in c.srcs if v.base is base]
     if (base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP
-        and len({v.st for v in views}) == 1 and not any(v.st.expands or v.st.masked for v in views)):
+        and len(views[base]) == 1 and not any(v.st.expands or v.st.masked for v in views[base])):
       realize.discard(base)
     kernel_of[base] = base if base in realize else kernels.pop()
 

@@ -470,7 +470,7 @@ class Tensor:
       if ((values < -size) | (values >= size)).any():
         raise IndexError(f"index {values[(values < -size) | (values >= size)][0]} is out of range for dim {d} of size {size}")
       idx = (idx < 0).where(idx + size, idx)
-      hit = idx.reshape(-1, 1) == Tensor.arange(self.shape[d], device=self.device).reshape(1, -1)
+      hit = idx.reshape(-1, 1) == Tensor.arange(size, device=self.device).reshape(1, -1)
       hit = hit.reshape(hit.shape[0], *[self.shape[e] if e == d else 1 for e in dims])
       mask = hit if mask is None else mask * hit
     rest = [i for i in range(self.ndim) if i not in dims]
