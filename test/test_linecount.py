@@ -6,7 +6,7 @@ Run as a script to print the per-file table: `python test/test_linecount.py [fol
 import ast, io, sys, tokenize
 from pathlib import Path
 
-MAX_CODE_LINES = 1500
+MAX_CODE_LINES = 1750
 MAX_LINE_LENGTH = 150
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "minigrad"
 NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
