@@ -10,6 +10,7 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_pending_checks = []  # (flag buffer, make_error): checked at the next realize, in the same schedule as its outputs
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -92,10 +93,19 @@ class LazyBuffer:
     return self._view(self.st.shrink(tuple(bounds)))
 
   # ---- realization
+  @staticmethod
+  def check_later(flag: LazyBuffer, make_error):
+    """Raise make_error() at the next realize if any element of flag is true: a check on data, without a sync now."""
+    _pending_checks.append((flag, make_error))
+
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
     from minigrad.schedule import create_schedule, run_schedule
-    run_schedule(create_schedule([b.base for b in (self,) + others]))
+    checks = _pending_checks[:]
+    del _pending_checks[:len(checks)]
+    run_schedule(create_schedule([b.base for b in (self,) + others + tuple(flag for flag, _ in checks)]))
+    for flag, make_error in checks:
+      if flag.numpy().any(): raise make_error()
     return self
 
   def numpy(self) -> np.ndarray:

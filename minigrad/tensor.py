@@ -80,6 +80,11 @@ class Tensor:
     return self.numpy().reshape(()).item()
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
+
+  def _check_later(self, make_error) -> Tensor:
+    """Raise make_error() when the next realize finds any element of this bool tensor true (no host sync now)."""
+    LazyBuffer.check_later(self.lazydata, make_error)
+    return self
   def to(self, device) -> Tensor:
     device = Device.canonicalize(device)
     result = Tensor(self.lazydata.to(device), requires_grad=self.requires_grad)
