@@ -1,8 +1,10 @@
 """The NUMPY backend: interprets a kernel's ops with NumPy. Views are strided NumPy views (no copies), and a sum of
 a product becomes one batched numpy.matmul over the operands' real (non-broadcast) dims, so matmul never builds the
 broadcast."""
+from dataclasses import replace
 import numpy as np
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
+from minigrad.shapetracker import View
 
 ELEMENTWISE = {
   UnaryOps.NOOP: lambda x: x, UnaryOps.NEG: np.negative, UnaryOps.EXP: np.exp, UnaryOps.LOG: np.log, UnaryOps.SIN: np.sin,
@@ -43,33 +45,75 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   only_cols = b[tuple(slice(0, 1) if i in rows else slice(None) for i in dims)]
   left = only_rows.transpose(batch + rows + inner + cols).reshape(size(batch), size(rows), size(inner))
   right = only_cols.transpose(batch + inner + cols + rows).reshape(size(batch), size(inner), size(cols))
+  if left.dtype == np.float32 and not (rows and cols):  # a dot, not a matrix product: BLAS would sum it in float32
+    left, right = left.astype(np.float64), right.astype(np.float64)
   order = batch + rows + cols
   out = np.matmul(left, right).reshape([shape[i] for i in order]).transpose([order.index(i) for i in kept])
   return out.reshape([1 if i in axes else s for i, s in enumerate(shape)])
 
 
+def _valid_mask(st) -> np.ndarray:
+  """True where st reads inside its masks: st read over a one-element buffer of True, first view's strides zeroed."""
+  first = st.views[0]
+  return load(np.ones(1, np.bool_), type(st)((View(first.shape, (0,) * len(first.shape), 0, first.mask),) + st.views[1:]))
+
+
+def _step(kernel, op):
+  """A function (values, inputs, args) -> this op's value, with everything that doesn't depend on data decided now."""
+  srcs, dtype = op.srcs, op.dtype.np
+  if op.op is KernelOps.LOAD:
+    (index, st, slot) = op.arg
+    if slot is None: return lambda values, inputs, args: load(inputs[index], st)
+    first = st.views[0]
+    return lambda values, inputs, args: load(inputs[index], type(st)((replace(first, offset=args[slot]),) + st.views[1:]))
+  if op.op is KernelOps.CONST:
+    slot, st = op.arg
+    if not st.masked: return lambda values, inputs, args: np.broadcast_to(np.asarray(args[slot], dtype), op.shape)
+    valid = _valid_mask(st)
+    return lambda values, inputs, args: np.where(valid, np.asarray(args[slot], dtype), np.zeros((), dtype))
+  if op.op is KernelOps.VALID:
+    valid = _valid_mask(op.arg)
+    return lambda values, inputs, args: valid
+  if op.op is KernelOps.RESHAPE: return lambda values, inputs, args: values[srcs[0]].reshape(op.shape)
+  if op.op is UnaryOps.CAST: return lambda values, inputs, args: values[srcs[0]].astype(dtype)
+  if isinstance(op.op, ReduceOps) and (product := kernel.product_summed_by(op)) is not None:
+    a, b = product.srcs
+    return lambda values, inputs, args: contract(values[a], values[b], op.arg).astype(dtype, copy=False)
+  if op.op is ReduceOps.SUM and dtype in (np.float32, np.float16):  # accumulate in float64: long sums stay accurate
+    return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True, dtype=np.float64).astype(dtype)
+  if op.op is ReduceOps.SUM: return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True)
+  if op.op is ReduceOps.MAX: return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)
+  function = ELEMENTWISE[op.op]
+  return lambda values, inputs, args: function(*[values[i] for i in srcs]).astype(dtype, copy=False)
+
+
+def prepare(kernel):
+  """The kernel as one Python callable (inputs, args) -> flat output array. A product that only feeds a sum is never
+  built: the sum contracts its operands. Each value is dropped after its last use, so peak memory stays small."""
+  skipped = {op.srcs[0] for op in kernel.ops if isinstance(op.op, ReduceOps) and kernel.product_summed_by(op) is not None}
+  last_use = {src: i for i, op in enumerate(kernel.ops) for src in op.srcs}
+  steps = [(i, _step(kernel, op), [s for s in set(op.srcs) if last_use[s] == i]) for i, op in enumerate(kernel.ops) if i not in skipped]
+
+  def run(inputs, args):
+    values = [None] * len(kernel.ops)
+    with np.errstate(all="ignore"):
+      for i, step, dead in steps:
+        values[i] = step(values, inputs, args)
+        for s in dead: values[s] = None
+    return np.ascontiguousarray(values[-1]).reshape(-1)
+  return run
+
+
 class Backend:
+  def __init__(self): self.runners = {}
   def from_numpy(self, array): return np.array(array, copy=True).reshape(-1)
   def to_numpy(self, buffer, dtype): return buffer
   def synchronize(self): pass
 
-  def run(self, kernel, inputs):
-    # a product that only feeds a sum is never built: the sum contracts its operands directly
-    fused = {op.srcs[0] for op in kernel.ops if op.op is ReduceOps.SUM and kernel.ops[op.srcs[0]].op is BinaryOps.MUL}
-    values = []
-    with np.errstate(all="ignore"):
-      for i, op in enumerate(kernel.ops):
-        values.append(None if i in fused else np.asarray(self._compute(op, values, inputs, kernel)).astype(op.dtype.np, copy=False))
-    return np.ascontiguousarray(values[-1]).reshape(-1)
+  def compile(self, kernel):
+    """The prepared callable of a kernel, made once per kernel structure."""
+    runner = self.runners.get(kernel)
+    if runner is None: runner = self.runners[kernel] = prepare(kernel)
+    return runner
 
-  def _compute(self, op, values, inputs, kernel):
-    srcs = [values[i] for i in op.srcs]
-    if op.op is KernelOps.LOAD: return load(inputs[op.arg[0]], op.arg[1])
-    if op.op is KernelOps.CONST: return load(np.array([op.arg[0]], op.dtype.np), op.arg[1])
-    if op.op is KernelOps.RESHAPE: return srcs[0].reshape(op.shape)
-    if op.op is UnaryOps.CAST: return srcs[0].astype(op.dtype.np)
-    if op.op is ReduceOps.SUM and kernel.ops[op.srcs[0]].op is BinaryOps.MUL:
-      return contract(*[values[i] for i in kernel.ops[op.srcs[0]].srcs], op.arg)
-    if op.op is ReduceOps.SUM: return srcs[0].sum(axis=op.arg, keepdims=True)
-    if op.op is ReduceOps.MAX: return srcs[0].max(axis=op.arg, keepdims=True)
-    return ELEMENTWISE[op.op](*srcs)
+  def run(self, kernel, inputs, args): return self.compile(kernel)(inputs, args)

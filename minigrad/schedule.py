@@ -1,14 +1,25 @@
 """The scheduler: cut the graph into kernels and run them in order.
 
-A base is inlined into the kernel of its consumer when that costs nothing: it has a single consumer, and its
-consumer reads it through a view that neither repeats elements (expand) nor reads padding (mask). A kernel holds at
-most one reduce; elementwise ops before it run inside its loop, and those after it join it when they read its
-output in the same row-major order.
+A base is inlined into the kernel of its consumer when that costs nothing: it has a single consumer, which reads it
+through a single view, and that view does not repeat its elements (expand). A view that reads padding (a mask) is
+fine: the inlined value is wrapped as where(valid, value, 0), so padding reads 0 whatever the op maps 0 to. A kernel
+holds at most one reduce; elementwise ops before it run inside its loop, and those after it join it when they read its
+output in the same row-major order. Two exceptions undo a kernel that costs more than it saves: a reduce-free base
+that all its consumers read inside one kernel through one view is computed once there (relu reads its input twice),
+and a cheap reduce-free base (at most CHEAP_OPS ops) read through an expand by a kernel without a reduce is
+recomputed per element rather than stored (a broadcast bias's sigmoid). `contiguous()` always gets memory.
+Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
 """
-import time
+import threading, time
 from minigrad.device import Device
+from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
-from minigrad.ops import KernelOps, KOp, Kernel, LoadOps, ReduceOps, UnaryOps
+from minigrad.ops import BinaryOps, ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
+from minigrad.shapetracker import ShapeTracker, View
+
+CHEAP_OPS = 8
+schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
+capture = []  # while a TinyJit captures: a list that receives (runner, out base, input bases, args) per launch
 
 
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
@@ -39,7 +50,7 @@ def _inlinable(view, has_reduce, consumers, views, realize):
   base = view.base  # read twice through different views, it would be computed twice (and nesting that doubles it again)
   if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False
   if has_reduce[base]: return _same_order(view.st, base)
-  return not view.st.expands and not view.st.masked
+  return not view.st.expands
 
 
 def _choose_kernels(outs):
@@ -56,26 +67,35 @@ def _choose_kernels(outs):
         if reduce_seen: realize.add(src.base)
         reduce_seen = True
     has_reduce[base] = reduce_seen
-  _share_within_kernels(order, consumers, views, realize, has_reduce, outs)
+  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs)
   return [b for b in order if b in realize]
 
 
-def _share_within_kernels(order, consumers, views, realize, has_reduce, outs):
-  """A reduce-free base read by several ops that all land in one kernel, all through one view, is computed once
-  inside that kernel (relu reads its input twice, for example). Walks consumers before sources, so each consumer's
-  kernel is known."""
-  kernel_of = {}
+def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs):
+  """The two exceptions in the module docstring. Walks consumers before sources, so each consumer's kernel is known."""
+  kernel_of, cost = {}, {}
+  for base in order:  # ops a base costs when inlined: itself and the reduce-free sources inlined into it
+    cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
   for base in reversed(order):
     kernels = {kernel_of[c] for c in consumers.get(base, ())}
-    if (base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP
-        and len(views[base]) == 1 and not any(v.st.expands or v.st.masked for v in views[base])):
-      realize.discard(base)
+    if base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
+      (view,) = views[base] if len(views[base]) == 1 else (None,)
+      shared_once = view is not None and not view.st.expands
+      cheap_broadcast = len(consumers[base]) == 1 and view is not None and cost[base] <= CHEAP_OPS and not has_reduce[next(iter(kernels))]
+      if shared_once or cheap_broadcast: realize.discard(base)
     kernel_of[base] = base if base in realize else kernels.pop()
 
 
+def _zero_offset(st):
+  """st with its first view's offset moved out, and that offset: the offset becomes a kernel argument."""
+  first = st.views[0]
+  return ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:]), first.offset
+
+
 def _lower(root, realize):
-  """The kernel computing root: an iterative walk, so deep graphs don't hit Python's recursion limit."""
-  ops, index_of, inputs, memo = [], {}, [], {}
+  """The kernel computing root, its input bases and its scalar arguments. An iterative walk, so deep graphs don't hit
+  Python's recursion limit."""
+  ops, index_of, inputs, args, const_slots, memo = [], {}, [], [], {}, {}
 
   def emit(kop):
     if kop not in index_of:
@@ -83,9 +103,21 @@ def _lower(root, realize):
       ops.append(kop)
     return index_of[kop]
 
-  def resolve(view, outer):
-    """A reference to `view`, read through `outer` (a view of the consumer inlined above it), as (base, st)."""
-    return view.base, view.st if outer is None else view.st.compose(outer)
+  def new_arg(value):
+    args.append(value)
+    return len(args) - 1
+
+  def const(value, dtype, st):
+    key = (str(value), dtype)  # str tells -0.0 from 0.0 and lets nan equal itself
+    if key not in const_slots: const_slots[key] = new_arg(value)
+    return emit(KOp(KernelOps.CONST, (), ConstBuffer(const_slots[key], st), dtype, st.shape))
+
+  def leaf(base, st):
+    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st)
+    if base not in inputs: inputs.append(base)
+    st, offset = _zero_offset(st) if st.views[0].offset else (st, 0)
+    buffer = MemBuffer(inputs.index(base), st, new_arg(offset) if offset else None)
+    return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
   def children(base, st):
     if isinstance(base.op, ReduceOps) or _same_order(st, base): return [(src, None) for src in base.srcs]
@@ -96,12 +128,9 @@ def _lower(root, realize):
     (view, outer), children_done = stack.pop()
     ref = (view, outer)
     if ref in memo and not children_done: continue
-    base, st = resolve(view, outer)
+    base, st = view.base, view.st if outer is None else view.st.compose(outer)
     if base is not root and (_is_leaf(base) or base in realize):
-      if base.op is LoadOps.CONST: memo[ref] = emit(KOp(KernelOps.CONST, (), (base.arg, st), base.dtype, st.shape))
-      else:
-        if base not in inputs: inputs.append(base)
-        memo[ref] = emit(KOp(KernelOps.LOAD, (), (inputs.index(base), st), base.dtype, st.shape))
+      memo[ref] = leaf(base, st)
       continue
     kids = children(base, st)
     if not children_done:
@@ -112,15 +141,19 @@ def _lower(root, realize):
     shape = base.shape if isinstance(base.op, ReduceOps) or _same_order(st, base) else st.shape
     node = emit(KOp(base.op, srcs, base.arg, base.dtype, shape))
     if shape != st.shape: node = emit(KOp(KernelOps.RESHAPE, (node,), st.shape, base.dtype, st.shape))
+    if st.masked:  # computed through padding: outside the mask it must read 0, whatever the ops map 0 to
+      valid = emit(KOp(KernelOps.VALID, (), st, dtypes.bool, st.shape))
+      zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker.from_shape(st.shape))
+      node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return Kernel(tuple(ops)), inputs
+  return Kernel(tuple(ops)), tuple(inputs), tuple(args)
 
 
 def create_schedule(outs):
-  """(kernel, output base, input bases) for every kernel needed to realize outs, in dependency order."""
+  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
   kernel_roots = _choose_kernels(outs)
   realize = set(kernel_roots)
-  return [(*_lower(base, realize), base) for base in kernel_roots]
+  return [ScheduleItem(kernel, base, inputs, args) for base in kernel_roots for kernel, inputs, args in [_lower(base, realize)]]
 
 
 def _kernel_cost(kernel, inputs, out):
@@ -132,10 +165,12 @@ def _kernel_cost(kernel, inputs, out):
 
 def run_schedule(schedule):
   start = time.perf_counter()
-  for kernel, inputs, out in schedule:
+  for kernel, out, inputs, args in schedule:
     backend = Device[out.device]
     t0 = time.perf_counter()
-    out.mark_realized(backend.run(kernel, [b.realized for b in inputs]))
+    runner = backend.compile(kernel)
+    out.mark_realized(runner([b.realized for b in inputs], args))
+    if capture: capture[-1].append((runner, out, inputs, args))
     if DEBUG >= 2: backend.synchronize()
     elapsed = time.perf_counter() - t0
     flops, mem = _kernel_cost(kernel, inputs, out)
