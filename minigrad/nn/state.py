@@ -1,12 +1,28 @@
 """Finding an object's tensors, loading values into them, and saving or loading them in the safetensors format
 (https://github.com/huggingface/safetensors), which PyTorch and NumPy users can read."""
-import json, types
+import contextlib, json, math, os, types, uuid
+from collections import Counter
 from typing import Dict, List
 import numpy as np
 from minigrad.tensor import Tensor
 
-# safetensors dtype name -> NumPy kind and item size (the byte order is always little-endian)
+# safetensors dtype name -> NumPy kind and item size (the byte order is always little-endian). save writes minigrad's
+# own dtypes; load also reads PyTorch's others: integers narrow to int32 when every value fits, bfloat16 widens exactly
 SAFETENSORS_DTYPES = {"F32": "f4", "F16": "f2", "F64": "f8", "I32": "i4", "BOOL": "b1"}
+LOADABLE_DTYPES = {**SAFETENSORS_DTYPES, "BF16": "u2", "I64": "i8", "U64": "u8", "U32": "u4", "I16": "i2", "U16": "u2", "I8": "i1", "U8": "u1"}
+MAX_HEADER_BYTES = 100_000_000  # the reference reader's limit: a corrupt length must not make us read gigabytes
+
+
+class SafetensorsError(ValueError):
+  """A safetensors file that is malformed, or a state dict that minigrad cannot write or hold."""
+
+
+def _fit_int32(array: np.ndarray, name: str) -> np.ndarray:
+  """array as int32 if it holds integers of another width that all fit; otherwise an error naming the first that does not."""
+  if array.dtype.kind not in "iu" or array.dtype == np.int32: return array
+  outside = array[(array < -2**31) | (array > 2**31 - 1)]
+  if outside.size: raise SafetensorsError(f"{name} holds {outside[0]}, outside int32's range [-2**31, 2**31 - 1], which minigrad's integers have")
+  return array.astype(np.int32)
 
 
 def get_state_dict(obj, prefix="") -> Dict[str, Tensor]:
@@ -23,16 +39,18 @@ def get_state_dict(obj, prefix="") -> Dict[str, Tensor]:
 
 
 def get_parameters(obj) -> List[Tensor]:
-  """Every Tensor reachable from obj (as in get_state_dict), each once."""
-  return list({id(t): t for t in get_state_dict(obj).values()}.values())
+  """The Tensors reachable from obj (as in get_state_dict) that require grad, each once: what an optimiser updates.
+  Buffers such as a causal mask are left out; get_state_dict keeps them."""
+  return list({id(t): t for t in get_state_dict(obj).values() if t.requires_grad}.values())
 
 
 def load_state_dict(obj, state_dict: Dict[str, Tensor]):
-  """Copy state_dict's values (Tensors or arrays) into obj's tensors. The keys must match and each shape must agree."""
+  """Copy state_dict's values (Tensors or arrays) into obj's tensors. The keys must match and each shape must agree;
+  integers outside int32's range are refused, never wrapped."""
   own = get_state_dict(obj)
   missing, unexpected = sorted(own.keys() - state_dict.keys()), sorted(state_dict.keys() - own.keys())
   if missing or unexpected: raise KeyError(f"state dict does not fit: missing keys {missing}, unexpected keys {unexpected}")
-  values = {key: v if isinstance(v, Tensor) else Tensor(np.asarray(v)) for key, v in state_dict.items()}
+  values = {key: v if isinstance(v, Tensor) else Tensor(_fit_int32(np.asarray(v), f"state dict entry {key!r}")) for key, v in state_dict.items()}
   mismatched = [f"{key} is {own[key].shape} in the object but {v.shape} in the state dict" for key, v in values.items() if v.shape != own[key].shape]
   if mismatched: raise ValueError("shape mismatch: " + "; ".join(mismatched))
   for key, tensor in own.items(): tensor.assign(values[key].to(tensor.device))
@@ -41,32 +59,77 @@ def load_state_dict(obj, state_dict: Dict[str, Tensor]):
 
 def save(state_dict: Dict[str, Tensor], path):
   """Write tensors (or arrays) as safetensors: an 8-byte little-endian header length, a JSON header giving each
-  tensor's dtype, shape and data_offsets, then the raw little-endian data."""
+  tensor's dtype, shape and data_offsets, then the raw little-endian data. The file is written beside path and renamed
+  over it only when complete, so a crash at any moment leaves the old file or the new one; tensors are written one at
+  a time, so memory does not grow with the checkpoint."""
   names = {code: name for name, code in SAFETENSORS_DTYPES.items()}
-  header, chunks, offset = {}, [], 0
+  values, header, offset = {}, {}, 0
   for key, value in state_dict.items():
-    array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-    code = f"{array.dtype.kind}{array.dtype.itemsize}"
-    if code not in names: raise TypeError(f"cannot save {key!r}: dtype {array.dtype} is none of {', '.join(SAFETENSORS_DTYPES)}")
-    data = np.ascontiguousarray(array, dtype="<" + code).tobytes()
-    header[key] = {"dtype": names[code], "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
-    chunks.append(data)
-    offset += len(data)
+    if not isinstance(key, str) or key == "__metadata__": raise SafetensorsError(f"cannot save {key!r}: a name must be a string, not '__metadata__'")
+    values[key] = value if isinstance(value, Tensor) else np.asarray(value)
+    dtype = np.dtype(value.dtype.np) if isinstance(value, Tensor) else values[key].dtype
+    code = f"{dtype.kind}{dtype.itemsize}"
+    if code not in names: raise TypeError(f"cannot save {key!r}: dtype {dtype} is none of {', '.join(SAFETENSORS_DTYPES)}")
+    size = math.prod(values[key].shape) * dtype.itemsize
+    header[key] = {"dtype": names[code], "shape": list(values[key].shape), "data_offsets": [offset, offset + size]}
+    offset += size
   text = json.dumps(header, separators=(",", ":")).encode()
   text += b" " * (-len(text) % 8)  # as the reference writer does, so the data starts 8-byte aligned
-  with open(path, "wb") as file: file.write(len(text).to_bytes(8, "little") + text + b"".join(chunks))
+  temporary_path = f"{path}.{uuid.uuid4().hex}.tmp"  # in the same folder, so the rename cannot cross file systems
+  try:
+    with open(temporary_path, "xb") as file:
+      file.write(len(text).to_bytes(8, "little") + text)
+      for value in values.values():
+        array = value.numpy() if isinstance(value, Tensor) else value
+        file.write(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1).data)
+      file.flush()
+      os.fsync(file.fileno())  # the data must be on disk before the rename makes it the checkpoint
+    os.replace(temporary_path, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError): os.remove(temporary_path)
+    raise
+
+
+def _refuse_duplicate_names(pairs) -> dict:
+  """A JSON object as a dict, refusing a name given twice, which would silently hide one of the tensors."""
+  names = dict(pairs)
+  if len(names) < len(pairs): raise ValueError(f"names given twice: {[key for key, count in Counter(key for key, _ in pairs).items() if count > 1]}")
+  return names
 
 
 def load(path, device=None) -> Dict[str, Tensor]:
-  """Read a safetensors file into a dict of Tensors."""
+  """Read a safetensors file into a dict of Tensors, checked as the reference reader checks it: any problem raises
+  SafetensorsError naming the file, the entry and what is wrong."""
+  def check(ok, problem):
+    if not ok: raise SafetensorsError(f"{path}: {problem}")
   with open(path, "rb") as file: data = file.read()
+  check(len(data) >= 8, f"{len(data)} bytes are too few to hold the 8-byte header length")
   header_length = int.from_bytes(data[:8], "little")
-  header, body = json.loads(data[8:8 + header_length]), data[8 + header_length:]
-  tensors = {}
+  most = min(MAX_HEADER_BYTES, len(data) - 8)
+  check(header_length <= most, f"header length {header_length} is over {most}, the most a {len(data)}-byte file allows")
+  try: header = json.loads(data[8:8 + header_length].decode(), object_pairs_hook=_refuse_duplicate_names)
+  except ValueError as error: raise SafetensorsError(f"{path}: the header must be UTF-8 JSON with distinct names: {error}") from None
+  check(isinstance(header, dict), f"the header is a JSON {type(header).__name__}, not an object")
+  metadata = header.pop("__metadata__", None)
+  text_only = metadata is None or isinstance(metadata, dict) and all(isinstance(value, str) for value in metadata.values())
+  check(text_only, f"'__metadata__' must map strings to strings: {metadata!r}")
+  body, tensors, covered = memoryview(data)[8 + header_length:], {}, 0
   for key, info in header.items():
-    if key == "__metadata__": continue
-    if info["dtype"] not in SAFETENSORS_DTYPES: raise TypeError(f"{path}: {key!r} has dtype {info['dtype']}, which minigrad cannot hold")
+    check(isinstance(info, dict) and {"dtype", "shape", "data_offsets"} <= info.keys(), f"entry {key!r} lacks dtype, shape or data_offsets: {info!r}")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    check(isinstance(dtype, str) and dtype in LOADABLE_DTYPES, f"entry {key!r} has dtype {dtype!r}; minigrad reads {', '.join(LOADABLE_DTYPES)}")
+    check(isinstance(shape, list) and all(type(size) is int and size >= 0 for size in shape), f"entry {key!r} has shape {shape!r}, not sizes >= 0")
+    check(isinstance(offsets, list) and [type(at) for at in offsets] == [int, int] and 0 <= offsets[0] <= offsets[1],
+          f"entry {key!r} has data_offsets {offsets!r}, not [start, end] with 0 <= start <= end")
+    expected = math.prod(shape) * int(LOADABLE_DTYPES[dtype][1:])
+    check(offsets[1] - offsets[0] == expected, f"entry {key!r} spans {offsets[1] - offsets[0]} bytes, but {dtype} of shape {shape} needs {expected}")
+  for key, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
     start, end = info["data_offsets"]
-    array = np.frombuffer(body[start:end], dtype="<" + SAFETENSORS_DTYPES[info["dtype"]]).reshape(info["shape"])
-    tensors[key] = Tensor(array, device=device)
+    check(start == covered, f"entry {key!r} starts at data byte {start}, but the entries before end at {covered}: an overlap or a hole")
+    check(end <= len(body), f"entry {key!r} ends at data byte {end}, past the end of the data ({len(body)} bytes): the file is truncated")
+    covered = end
+    array = np.frombuffer(body[start:end], dtype="<" + LOADABLE_DTYPES[info["dtype"]]).reshape(info["shape"])
+    if info["dtype"] == "BF16": array = (array.astype(np.uint32) << 16).view(np.float32)  # bfloat16 is float32's top half
+    tensors[key] = Tensor(_fit_int32(array, f"{path}: entry {key!r}"), device=device)
+  check(covered == len(body), f"the entries end at data byte {covered}, but the data has {len(body)} bytes: no trailing bytes are allowed")
   return tensors
