@@ -5,6 +5,8 @@ from minigrad.ops import BinaryOps, ReduceOps, TernaryOps, UnaryOps
 
 
 class Function:
+  differentiable = True  # comparisons say False: their results carry no gradient
+
   def __init__(self, *needs_input_grad): self.needs_input_grad = needs_input_grad
   def forward(self, *args, **kwargs): raise NotImplementedError
   def backward(self, grad): raise NotImplementedError
@@ -133,10 +135,12 @@ class Maximum(Function):
 
 
 class Less(Function):
+  differentiable = False
   def forward(self, x, y): return x.e(BinaryOps.CMPLT, y)
 
 
 class Equal(Function):
+  differentiable = False
   def forward(self, x, y): return x.e(BinaryOps.CMPEQ, y)
 
 

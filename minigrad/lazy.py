@@ -11,6 +11,7 @@ from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _pending_checks = []  # (flag buffer, make_error): checked at the next realize, in the same schedule as its outputs
+_realize_along = []  # buffers to compute in the next schedule, whatever it is for
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -94,16 +95,22 @@ class LazyBuffer:
 
   # ---- realization
   @staticmethod
+  def realize_with_next(buffer: LazyBuffer):
+    """Compute buffer in the next schedule, sharing its work (a loss, computed with its gradients)."""
+    _realize_along.append(buffer)
+
+  @staticmethod
   def check_later(flag: LazyBuffer, make_error):
     """Raise make_error() at the next realize if any element of flag is true: a check on data, without a sync now."""
     _pending_checks.append((flag, make_error))
 
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
-    from minigrad.schedule import create_schedule, run_schedule
-    checks = _pending_checks[:]
-    del _pending_checks[:len(checks)]
-    run_schedule(create_schedule([b.base for b in (self,) + others + tuple(flag for flag, _ in checks)]))
+    from minigrad.schedule import create_schedule, run_schedule, schedule_lock
+    with schedule_lock:
+      checks, along = _pending_checks[:], _realize_along[:]
+      del _pending_checks[:len(checks)], _realize_along[:len(along)]
+      run_schedule(create_schedule([b.base for b in (self, *others, *along, *(flag for flag, _ in checks))]))
     for flag, make_error in checks:
       if flag.numpy().any(): raise make_error()
     return self

@@ -1,7 +1,7 @@
 """Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
-import contextlib, math
+import contextlib, math, threading, weakref
 from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
@@ -20,6 +20,16 @@ def _axes(axis, ndim) -> Tuple[int, ...]:
   return tuple(sorted(a % max(ndim, 1) for a in axes))
 
 
+CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
+
+
+def _tensor_list(first, others) -> Tuple:
+  """The tensors of f(a, b), a.f(b) and f([a, b])."""
+  tensors = tuple(first) + others if isinstance(first, (list, tuple)) else (first,) + others
+  if not tensors: raise ValueError("expected at least one tensor")
+  return tensors
+
+
 def _flatten_args(shape) -> Tuple[int, ...]:
   """Accept both f(2, 3) and f((2, 3))."""
   return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
@@ -27,7 +37,8 @@ def _flatten_args(shape) -> Tuple[int, ...]:
 
 class Tensor:
   training = False
-  _grad_enabled = True
+  _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
+  _assigned: weakref.WeakSet = weakref.WeakSet()  # tensors whose value was ever replaced by assign (TinyJit's state)
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
@@ -139,19 +150,30 @@ class Tensor:
 
   # ---- autograd
   @staticmethod
+  def grad_enabled() -> bool: return getattr(Tensor._grad_mode, "enabled", True)
+
+  @staticmethod
   @contextlib.contextmanager
   def no_grad():
-    """Inside this block no graph is recorded."""
-    previous, Tensor._grad_enabled = Tensor._grad_enabled, False
+    """Inside this block (in this thread) no graph is recorded."""
+    previous, Tensor._grad_mode.enabled = Tensor.grad_enabled(), False
     try: yield
-    finally: Tensor._grad_enabled = previous
+    finally: Tensor._grad_mode.enabled = previous
+
+  @staticmethod
+  @contextlib.contextmanager
+  def train(mode=True):
+    """Set Tensor.training (dropout is active only while it is True) for the block."""
+    previous, Tensor.training = Tensor.training, mode
+    try: yield
+    finally: Tensor.training = previous
 
   def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
     """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
     parents = (self,) + others
     ctx = function_class(*[t.requires_grad for t in parents])
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
-    if Tensor._grad_enabled and any(t.requires_grad for t in parents) and function_class not in (F.Less, F.Equal):
+    if function_class.differentiable and any(t.requires_grad for t in parents) and Tensor.grad_enabled():
       result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
     return result
 
@@ -173,7 +195,8 @@ class Tensor:
       gradient = Tensor.ones(*self.shape, dtype=self.dtype, device=self.device)
     if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
     if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
-    grads = {self: gradient.lazydata}
+    grads = {self: gradient.cast(self.dtype).lazydata}
+    LazyBuffer.realize_with_next(self.lazydata)  # the loss is computed with the gradients, once, not again after the step
     for node in reversed(self._toposort()):
       if node not in grads: continue
       parent_grads = node._ctx.backward(grads.pop(node))
@@ -181,8 +204,12 @@ class Tensor:
       for parent, grad in zip(node._ctx.parents, parent_grads):
         if grad is None or not parent.requires_grad: continue
         grads[parent] = grads[parent].e(F.BinaryOps.ADD, grad) if parent in grads else grad
+    # previous gradients are realized first, so accumulating costs the memory and work of one gradient, not a chain
+    previous = [leaf.grad for leaf in grads if leaf.grad is not None]
+    if previous: previous[0].realize(*previous[1:])
     for leaf, grad in grads.items():
-      leaf.grad = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad)
+      grad = Tensor(grad).cast(leaf.dtype)  # a gradient keeps its leaf's dtype
+      leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     return self
 
   # ---- broadcasting
@@ -427,24 +454,32 @@ class Tensor:
     return kept.reshape(*self.shape[:dim], -(-size // step), *self.shape[dim + 1:])
 
   def __getitem__(self, index) -> Tensor:
-    """Ints, slices (any step), None, ... and 1-D integer Tensors (gathers, differentiable) as in NumPy."""
-    index = list(index) if isinstance(index, tuple) else [index]
-    real = [i for i in index if i is not None and i is not Ellipsis]
+    """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
+    differentiable; several broadcast together) and bool masks (they select their true positions, read on the host)."""
+    index = [Tensor(i if np.size(i) else np.zeros(np.shape(i), np.int32), device=self.device) if isinstance(i, (list, np.ndarray)) else i
+             for i in (index if isinstance(index, tuple) else (index,))]
+    real = sum(i.ndim if isinstance(i, Tensor) and i.dtype == dtypes.bool else 1 for i in index if i is not None and i is not Ellipsis)
     ellipses = [at for at, i in enumerate(index) if i is Ellipsis]
     if len(ellipses) > 1: raise IndexError("an index can only have a single ellipsis ('...')")
-    if len(real) > self.ndim: raise IndexError(f"too many indices ({len(real)}) for a tensor of shape {self.shape}")
+    if real > self.ndim: raise IndexError(f"too many indices ({real}) for a tensor of shape {self.shape}")
     if ellipses:
       at = ellipses[0]
-      index[at:at + 1] = [slice(None)] * (self.ndim - len(real))
-    else: index += [slice(None)] * (self.ndim - len(real))
+      index[at:at + 1] = [slice(None)] * (self.ndim - real)
+    else: index += [slice(None)] * (self.ndim - real)
     bounds, flips, steps, final_shape, gathers, dim = [], [], [], [], [], 0
     for item in index:
       if item is None: final_shape.append(1); continue
-      size = self.shape[dim]
       if isinstance(item, Tensor):
-        gathers.append((len(final_shape), item))
-        bounds.append((0, size)); final_shape.append(size)
-      elif isinstance(item, slice):
+        if item.dtype == dtypes.bool and item.shape != self.shape[dim:dim + item.ndim]:
+          raise IndexError(f"bool mask of shape {item.shape} does not match dims {dim}.. of the indexed shape {self.shape}")
+        if item.dtype == dtypes.bool and item.ndim == 0: raise IndexError("a 0-d bool index is not supported: use None or a 1-D mask")
+        positions = [Tensor(p.astype(np.int32), device=self.device) for p in item.numpy().nonzero()] if item.dtype == dtypes.bool else [item]
+        for p in positions:
+          gathers.append((len(final_shape), p))
+          bounds.append((0, self.shape[dim])); final_shape.append(self.shape[dim]); dim += 1
+        continue
+      size = self.shape[dim]
+      if isinstance(item, slice):
         start, stop, step = item.indices(size)
         count = len(range(start, stop, step))
         last = start + (count - 1) * step
@@ -452,7 +487,7 @@ class Tensor:
         if step < 0: flips.append(dim)
         if abs(step) > 1 and count: steps.append((dim, abs(step)))
         final_shape.append(count)
-      elif isinstance(item, (int, np.integer)):
+      elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
         if not -size <= item < size: raise IndexError(f"index {item} is out of range for dim {dim} of size {size}")
         bounds.append((item % size, item % size + 1))
       else: raise TypeError(f"cannot index a Tensor with {type(item).__name__}")
@@ -461,66 +496,148 @@ class Tensor:
     for d, step in steps: x = x._stride(d, step)
     x = x.reshape(*final_shape)
     if not gathers: return x
-    # NumPy's rule: the gathered dim replaces the advanced indices (tensors and ints) if they are adjacent, else goes first
+    # NumPy's rule: the gathered dims replace the advanced indices (tensors and ints) if they are adjacent, else go first
     advanced = [k for k, item in enumerate(index) if isinstance(item, (Tensor, int, np.integer))]
     return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
 
-  def _gather(self, gathers, to_front) -> Tensor:
-    """x[..., idx, ...] for 1-D integer index tensors at the given dims, as a one-hot mask summed out."""
-    dims, mask = [d for d, _ in gathers], None
-    for d, idx in gathers:
-      if idx.dtype.is_float or idx.ndim > 1: raise IndexError(f"tensor indices must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
-      idx, size = idx.reshape(-1), self.shape[d]
-      values = idx.numpy()  # checked now, as PyTorch does: a lazy gather would quietly read zeros
-      if ((values < -size) | (values >= size)).any():
-        raise IndexError(f"index {values[(values < -size) | (values >= size)][0]} is out of range for dim {d} of size {size}")
-      idx = (idx < 0).where(idx + size, idx)
-      hit = idx.reshape(-1, 1) == Tensor.arange(size, device=self.device).reshape(1, -1)
-      hit = hit.reshape(hit.shape[0], *[self.shape[e] if e == d else 1 for e in dims])
-      mask = hit if mask is None else mask * hit
-    rest = [i for i in range(self.ndim) if i not in dims]
-    moved = self.permute(*dims, *rest).unsqueeze(0)
-    mask = mask.cast(dtypes.bool).reshape(*mask.shape, *[1] * len(rest))
-    result = mask.where(moved, 0).sum(tuple(range(1, len(dims) + 1))).cast(self.dtype)
-    if not to_front and dims[0] != 0:
-      result = result.permute(*range(1, dims[0] + 1), 0, *range(dims[0] + 1, result.ndim))
-    return result
+  def _index(self, idx: Tensor, dim) -> Tensor:
+    """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError at the next realize."""
+    if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
+    size = self.shape[dim]
+    bad = (idx < -size).where(True, idx >= size)
+    bad._check_later(lambda: IndexError(f"index {idx.numpy()[bad.numpy()].flat[0]} is out of range for dim {dim} of size {size}"))
+    return (idx < 0).where(idx + size, idx)
 
-  def cat(self, *others: Tensor, dim=0) -> Tensor:
-    """Join tensors along an existing dim (Tensor.cat(a, b) or a.cat(b))."""
-    tensors = (self,) + others
+  def _pick(self, hit: Tensor, axis) -> Tensor:
+    """sum(hit * self, axis) for a one-hot bool hit: a product that a sum reduces, so a matmul, never the full
+    broadcast. inf and nan are picked through a separate code, as 0 * inf would spoil every row that skips them."""
+    if not self.dtype.is_float:
+      return (hit.cast(dtypes.int32) * self.cast(dtypes.int32)).sum(axis).cast(self.dtype)
+    finite = (self - self) == 0
+    code = (self == math.inf).where(1.0, (self == -math.inf).where(2.0, finite.where(0.0, 3.0)))
+    value, picked_code = (hit.cast(self.dtype) * finite.where(self, 0)).sum(axis), (hit.cast(dtypes.float32) * code).sum(axis)
+    special = (picked_code == 1).where(math.inf, (picked_code == 2).where(-math.inf, math.nan))
+    return (picked_code == 0).where(value, special).cast(self.dtype)
+
+  def _gather(self, gathers, to_front) -> Tensor:
+    """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
+    one element of the gathered dims (flattened into one) by a one-hot product."""
+    dims = [d for d, _ in gathers]
+    indices = [self._index(idx, d) for d, idx in gathers]
+    indices = indices[0]._broadcasted(*indices[1:])
+    flat = indices[0]
+    for d, idx in zip(dims[1:], indices[1:]): flat = flat * self.shape[d] + idx  # row-major over the gathered dims
+    rest = [self.shape[i] for i in range(self.ndim) if i not in dims]
+    count = prod(self.shape[d] for d in dims)
+    table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).reshape(1, count, *rest)
+    hit = flat.reshape(-1, 1, *[1] * len(rest)) == Tensor.arange(count, device=self.device).reshape(1, count, *[1] * len(rest))
+    result = table._pick(hit, 1).reshape(*flat.shape, *rest)
+    if to_front or dims[0] == 0: return result
+    return result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
+
+  def gather(self, dim, index: Tensor) -> Tensor:
+    """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (PyTorch's gather): index has self's ndim and sizes no
+    larger than self's outside dim."""
     dim = _axes(dim, self.ndim)[0]
-    if any(t.ndim != self.ndim or t.shape[:dim] + t.shape[dim + 1:] != self.shape[:dim] + self.shape[dim + 1:] for t in tensors):
+    if index.ndim != self.ndim or any(n > s for d, (n, s) in enumerate(zip(index.shape, self.shape)) if d != dim):
+      raise IndexError(f"gather along dim {dim} needs an index of {self.ndim} dims no larger than {self.shape} elsewhere, got {index.shape}")
+    if self.ndim == 0: return self.reshape(1).gather(0, index.reshape(1)).reshape(())
+    x = self.shrink(tuple((0, s if d == dim else n) for d, (n, s) in enumerate(zip(index.shape, self.shape)))).unsqueeze(dim)
+    ids = Tensor.arange(self.shape[dim], device=self.device).reshape(-1, *[1] * (self.ndim - dim - 1))
+    return x._pick(self._index(index, dim).unsqueeze(dim + 1) == ids, dim + 1)
+
+  def cat(self, *others, dim=0) -> Tensor:
+    """Join tensors along an existing dim: Tensor.cat(a, b), a.cat(b) or Tensor.cat([a, b]). One kernel: each piece is
+    read through its padded view, so memory stays O(output)."""
+    tensors = _tensor_list(self, others)
+    if any(t.ndim == 0 for t in tensors): raise ValueError("zero-dimensional tensors cannot be concatenated: use stack")
+    first, dim = tensors[0], _axes(dim, tensors[0].ndim)[0]
+    if any(t.ndim != first.ndim or t.shape[:dim] + t.shape[dim + 1:] != first.shape[:dim] + first.shape[dim + 1:] for t in tensors):
       raise ValueError(f"cat along dim {dim} needs equal shapes elsewhere, got {[t.shape for t in tensors]}")
+    if len(tensors) > CAT_GROUP:  # bounded kernel arguments: join groups first, each into memory
+      tensors = [Tensor.cat(*tensors[i:i + CAT_GROUP], dim=dim).contiguous() for i in range(0, len(tensors), CAT_GROUP)]
     total, offset, result = sum(t.shape[dim] for t in tensors), 0, None
     for t in tensors:
-      pads = tuple((offset, total - offset - t.shape[dim]) if i == dim else (0, 0) for i in range(self.ndim))
-      piece = t.pad(pads)
+      piece = t.pad(tuple((offset, total - offset - t.shape[dim]) if i == dim else (0, 0) for i in range(first.ndim)))
       result = piece if result is None else result + piece
       offset += t.shape[dim]
     return result
 
-  def stack(self, *others: Tensor, dim=0) -> Tensor:
-    dim = _axes(dim, self.ndim + 1)[0]
-    return Tensor.cat(*[t.unsqueeze(dim) for t in (self,) + others], dim=dim)
+  def stack(self, *others, dim=0) -> Tensor:
+    """Join tensors along a new dim: Tensor.stack(a, b), a.stack(b) or Tensor.stack([a, b])."""
+    tensors = _tensor_list(self, others)
+    dim = _axes(dim, tensors[0].ndim + 1)[0]
+    return Tensor.cat(*[t.unsqueeze(dim) for t in tensors], dim=dim)
 
   def split(self, size, dim=0) -> List[Tensor]:
     """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
     dim = _axes(dim, self.ndim)[0]
-    sizes = list(size) if isinstance(size, (list, tuple)) else [size] * (-(-self.shape[dim] // size))
-    if isinstance(size, int) and sizes: sizes[-1] = self.shape[dim] - size * (len(sizes) - 1)
-    if sum(sizes) != self.shape[dim]: raise ValueError(f"split sizes {sizes} don't add up to {self.shape[dim]} (dim {dim} of {self.shape})")
+    if isinstance(size, int) and (size < 0 or size == 0 and self.shape[dim]):
+      raise ValueError(f"split size must be positive (0 only for an empty dim), got {size} for dim {dim} of {self.shape}")
+    sizes = list(size) if isinstance(size, (list, tuple)) else [size] * max(1, -(-self.shape[dim] // max(size, 1)))
+    if isinstance(size, int): sizes[-1] = self.shape[dim] - size * (len(sizes) - 1)
+    if sum(sizes) != self.shape[dim] or min(sizes) < 0:
+      raise ValueError(f"split sizes {sizes} must be non-negative and add up to {self.shape[dim]} (dim {dim} of {self.shape})")
     starts = [sum(sizes[:i]) for i in range(len(sizes))]
     return [self.shrink(tuple((s, s + n) if i == dim else (0, d) for i, d in enumerate(self.shape))) for s, n in zip(starts, sizes)]
 
-  def chunk(self, n, dim=0) -> List[Tensor]: return self.split(-(-self.shape[_axes(dim, self.ndim)[0]] // n), dim)
+  def chunk(self, n, dim=0) -> List[Tensor]:
+    """At most n pieces of equal size along dim (the last may be smaller), as PyTorch's chunk."""
+    if n <= 0: raise ValueError(f"chunk needs a positive number of chunks, got {n}")
+    return self.split(-(-self.shape[_axes(dim, self.ndim)[0]] // n), dim)
 
   def repeat(self, *times) -> Tensor:
+    """Tile the tensor times[i] times along each dim (extra leading times add dims), as PyTorch's repeat."""
     times = _flatten_args(times)
+    if len(times) < self.ndim or min(times, default=0) < 0:
+      raise ValueError(f"repeat needs a non-negative count for each of the {self.ndim} dims of {self.shape}, got {times}")
     x = self.reshape(*(1,) * (len(times) - self.ndim), *self.shape)
     interleaved = [d for size in x.shape for d in (1, size)]
     expanded = x.reshape(*interleaved).expand(*[d for t, size in zip(times, x.shape) for d in (t, size)])
     return expanded.reshape(*[t * size for t, size in zip(times, x.shape)])
+
+  def roll(self, shifts, dims=None) -> Tensor:
+    """Shift elements along dims, wrapping around (dims=None rolls the flattened tensor): a view of the tensor
+    repeated twice."""
+    if dims is None: return self.flatten().roll(shifts, 0).reshape(self.shape)
+    shifts, dims = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in (shifts, dims)]
+    if len(shifts) != len(dims): raise ValueError(f"roll needs one shift per dim, got shifts {shifts} and dims {dims}")
+    x = self
+    for shift, dim in zip(shifts, dims):
+      dim, size = _axes(dim, self.ndim)[0], self.shape[_axes(dim, self.ndim)[0]]
+      start = -shift % size if size else 0
+      doubled = x.repeat(*[2 if i == dim else 1 for i in range(self.ndim)])
+      x = doubled.shrink(tuple((start, start + size) if i == dim else (0, s) for i, s in enumerate(self.shape)))
+    return x
+
+  def cumsum(self, dim=0) -> Tensor:
+    """Running sum along dim, by log2(n) shifted adds (a parallel scan): no n x n matrix. bool sums as int32."""
+    dim = _axes(dim, self.ndim)[0]
+    x = self.float() if self.dtype == dtypes.float16 else self.cast(dtypes.int32) if self.dtype == dtypes.bool else self
+    size, shift = self.shape[dim] if self.ndim else 1, 1
+    while shift < size:
+      x = x + x.pad(tuple((shift, 0) if i == dim else (0, 0) for i in range(self.ndim))).shrink(tuple((0, s) for s in self.shape))
+      shift *= 2
+    return x.cast(dtypes.float16) if self.dtype == dtypes.float16 else x
+
+  def _triangle(self, diagonal, lower) -> Tensor:
+    if self.ndim < 2: raise ValueError(f"tril and triu need at least 2 dims, got shape {self.shape}")
+    rows = Tensor.arange(self.shape[-2], device=self.device).reshape(-1, 1) + diagonal
+    columns = Tensor.arange(self.shape[-1], device=self.device)
+    return (rows >= columns if lower else rows <= columns).where(self, 0)
+
+  def tril(self, diagonal=0) -> Tensor:
+    """Zero the elements above the diagonal-th diagonal of the last two dims."""
+    return self._triangle(diagonal, lower=True)
+
+  def triu(self, diagonal=0) -> Tensor:
+    """Zero the elements below the diagonal-th diagonal of the last two dims."""
+    return self._triangle(diagonal, lower=False)
+
+  def masked_fill(self, mask: Tensor, value) -> Tensor:
+    """value where the bool mask (broadcast against self) is True, else self; the result keeps self's dtype."""
+    if not isinstance(mask, Tensor) or mask.dtype != dtypes.bool: raise TypeError(f"masked_fill needs a bool Tensor mask, got {mask!r}")
+    return mask.where(value, self).cast(self.dtype)
 
   # ---- linear algebra
   def matmul(self, other: Tensor) -> Tensor:
@@ -559,9 +676,10 @@ class Tensor:
 
   def dropout(self, p=0.5) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p), only while Tensor.training is True."""
+    if not 0 <= p <= 1: raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not Tensor.training or p == 0: return self
     keep = Tensor.rand(*self.shape, device=self.device) >= p
-    return keep.where(self / (1 - p), 0)
+    return self * keep.where(1 / (1 - p) if p < 1 else 0.0, 0.0).cast(self.dtype)  # a product, as PyTorch: inf * 0 is nan
 
   def layernorm(self, axis=-1, eps=1e-5) -> Tensor:
     x = self.float() if self.dtype == dtypes.float16 else self
@@ -569,46 +687,111 @@ class Tensor:
     return (centered * (centered.square().mean(axis, keepdim=True) + eps).rsqrt()).cast(self.dtype)
 
   def one_hot(self, num_classes) -> Tensor:
+    """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises at the next realize."""
+    if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
+    bad = (self < 0).where(True, self >= num_classes)
+    bad._check_later(lambda: ValueError(f"class {self.numpy()[bad.numpy()].flat[0]} is out of range for one_hot with {num_classes} classes"))
     return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
 
-  def _windows(self, kernel, stride) -> Tensor:
-    """(N, C, H, W) -> (N, C, OH, OW, KH*KW): every kernel position as strided slices stacked on a last dim."""
-    (kh, kw), (sh, sw) = kernel, stride
-    oh, ow = (self.shape[2] - kh) // sh + 1, (self.shape[3] - kw) // sw + 1
-    if oh <= 0 or ow <= 0: raise ValueError(f"kernel {kernel} is larger than the (padded) input {self.shape[2:]}")
-    slices = [self[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] for i in range(kh) for j in range(kw)]
-    return Tensor.stack(*slices, dim=-1)
+  def _zero_grad(self, value: Tensor) -> Tensor:
+    """value, computed from self without a graph, as a function of self whose gradient is zero (as for floor)."""
+    x = self.detach()
+    return (x == x).where(value.cast(self.dtype), self)  # where x is nan, so is value
 
-  def conv2d(self, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0) -> Tensor:
-    """2-D convolution (cross-correlation, as in PyTorch) of (N, C, H, W) with weight (O, C, KH, KW)."""
-    if self.ndim != 4 or weight.ndim != 4 or self.shape[1] != weight.shape[1]:
-      raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C, KH, KW) with equal C, got {self.shape} and {weight.shape}")
-    (sh, sw), (ph, pw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (stride, padding)]
-    x = self.pad(((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    windows = x._windows(weight.shape[2:], (sh, sw))
-    n, c, oh, ow, kk = windows.shape
-    out = (windows.reshape(n, 1, c, oh, ow, kk) * weight.reshape(1, weight.shape[0], c, 1, 1, kk)).sum((2, 5))
+  def round(self) -> Tensor:
+    """Round half to even, as torch.round. Adding and removing 2**mantissa_bits lets the float unit round to nearest
+    even; floats that large are integers already."""
+    if not self.dtype.is_float: return self
+    x = (self.float() if self.dtype == dtypes.float16 else self).detach()
+    big = 2.0 ** (52 if x.dtype == dtypes.float64 else 23)
+    rounded = (x.abs() + big) - big
+    return self._zero_grad((x.abs() < big).where((x < 0).where(-rounded, rounded), x))
+
+  def floor(self) -> Tensor:
+    rounded = self.round().detach()
+    return self._zero_grad((rounded > self.detach()).where(rounded - 1, rounded))
+
+  def ceil(self) -> Tensor:
+    rounded = self.round().detach()
+    return self._zero_grad((rounded < self.detach()).where(rounded + 1, rounded))
+
+  def trunc(self) -> Tensor: return (self < 0).where(self.ceil(), self.floor())
+  def tan(self) -> Tensor: return self.sin() / self.cos()
+
+  def softplus(self, beta=1.0, threshold=20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold, as PyTorch."""
+    scaled = self * beta
+    return (scaled > threshold).where(self, (1 + scaled.clip(max_=threshold).exp()).log() / beta)
+
+  def elu(self, alpha=1.0) -> Tensor: return (self > 0).where(self, alpha * (self.clip(max_=0).exp() - 1))
+
+  def _windows(self, kernel, stride, dilation) -> Tensor:
+    """(..., H, W) -> (..., OH, OW, KH, KW): every kernel position, as one view of the input (no copy per offset).
+    Overlapping windows repeat each row k times and pad it by k * d, so that row j of its (k, size + d) reshape starts
+    j * d elements on; windows that don't overlap are a reshape of the input."""
+    lead, sizes, keep = self.shape[:-len(kernel)], self.shape[-len(kernel):], tuple((0, n) for n in self.shape[:-len(kernel)])
+    if min(*kernel, *stride, *dilation) <= 0: raise ValueError(f"kernel {kernel}, stride {stride} and dilation {dilation} must be positive")
+    outs = [(i - d * (k - 1) - 1) // s + 1 for i, k, s, d in zip(sizes, kernel, stride, dilation)]
+    if min(outs) <= 0: raise ValueError(f"kernel {kernel} with dilation {dilation} is larger than the (padded) input {sizes}")
+    if all(k <= s and d == 1 for k, s, d in zip(kernel, stride, dilation)):
+      x = self.pad(((0, 0),) * len(lead) + tuple((0, max(o * s - i, 0)) for i, o, s in zip(sizes, outs, stride)))
+      x = x.shrink(keep + tuple((0, o * s) for o, s in zip(outs, stride))).reshape(*lead, *[n for o, s in zip(outs, stride) for n in (o, s)])
+      x, kernel_first = x.shrink(keep + tuple(b for o, k in zip(outs, kernel) for b in ((0, o), (0, k)))), False
+    else:
+      x = self.reshape(*lead, *[n for i in sizes for n in (1, i)]).expand(*lead, *[n for k, i in zip(kernel, sizes) for n in (k, i)])
+      x = x.reshape(*lead, *[k * i for k, i in zip(kernel, sizes)]).pad(((0, 0),) * len(lead) + tuple((0, k * d) for k, d in zip(kernel, dilation)))
+      x = x.reshape(*lead, *[n for k, i, d in zip(kernel, sizes, dilation) for n in (k, i + d)])
+      x = x.shrink(keep + tuple(b for k, o, s in zip(kernel, outs, stride) for b in ((0, k), (0, (o - 1) * s + 1))))
+      for axis, s in enumerate(stride): x = x._stride(len(lead) + 2 * axis + 1, s) if s > 1 else x
+      kernel_first = True
+    pairs = range(len(lead), x.ndim, 2)
+    return x.permute(*range(len(lead)), *[p + kernel_first for p in pairs], *[p + (not kernel_first) for p in pairs])
+
+  def conv2d(self, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of (N, C, H, W) with weight (O, C / groups, KH, KW).
+    padding: an int, a pair (ph, pw), "valid", "same", or per side ((top, bottom), (left, right)) as in pad()."""
+    if self.ndim != 4 or weight.ndim != 4 or self.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+      raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C / groups, KH, KW) with O divisible by groups, "
+                       f"got {self.shape} and {weight.shape} with groups={groups}")
+    (n, _, _, _), (out_channels, group_channels, kh, kw) = self.shape, weight.shape
+    stride, dilation = [(v, v) if isinstance(v, int) else tuple(v) for v in (stride, dilation)]
+    if padding == "same": padding = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip((kh, kw), dilation)]
+    pads = [(p, p) if isinstance(p, int) else tuple(p) for p in ((0, 0) if padding == "valid" else (padding, padding) if isinstance(padding, int) else padding)]
+    if len(pads) != 2 or any(len(p) != 2 for p in pads):
+      raise ValueError(f"conv2d padding must be an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same', got {padding}")
+    windows = self.pad(((0, 0), (0, 0), *pads))._windows((kh, kw), stride, dilation)  # (N, C, OH, OW, KH, KW)
+    oh, ow = windows.shape[2:4]
+    windows = windows.reshape(n, groups, 1, group_channels, oh, ow, kh, kw)
+    out = (windows * weight.reshape(1, groups, out_channels // groups, group_channels, 1, 1, kh, kw)).sum((3, 6, 7))
+    out = out.reshape(n, out_channels, oh, ow)
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
   def _pool(self, kernel_size, stride, reduce) -> Tensor:
     kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
     stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
-    if stride != kernel: return reduce(self._windows(kernel, stride), -1)
-    (n, c, h, w), (kh, kw) = self.shape, kernel  # windows that don't overlap are a reshape of the input: no copy
-    blocks = self[:, :, :h // kh * kh, :w // kw * kw].reshape(n, c, h // kh, kh, w // kw, kw)
-    return reduce(blocks, (3, 5))
+    return reduce(self._windows(kernel, stride, (1, 1)), (-2, -1))
 
   def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.max)
   def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.mean)
 
+  def scaled_dot_product_attention(self, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None, dropout_p=0.0,
+                                   is_causal=False, scale=None) -> Tensor:
+    """softmax(self @ key^T * scale + mask) @ value, as PyTorch: a bool attn_mask keeps where True, a float one is
+    added; is_causal keeps the lower triangle; dropout acts only while Tensor.training is True."""
+    if is_causal and attn_mask is not None: raise ValueError("scaled_dot_product_attention takes attn_mask or is_causal, not both")
+    scores = self @ key.transpose(-2, -1) * (1 / math.sqrt(self.shape[-1]) if scale is None else scale)
+    if is_causal: attn_mask = Tensor.ones(self.shape[-2], key.shape[-2], dtype=dtypes.bool, device=self.device).tril()
+    if attn_mask is not None: scores = attn_mask.where(scores, -math.inf) if attn_mask.dtype == dtypes.bool else scores + attn_mask
+    return scores.softmax(-1).dropout(dropout_p) @ value
+
   # ---- the divergence primitive
-  def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100) -> Tensor:
-    """-sum_c target_c * log_softmax(self)_c along axis, with 0 * log 0 = 0. target holds class indices (self's shape
-    without axis) or probabilities (self's shape). reduction: "none", "sum" or "mean" (over non-ignored samples)."""
+  def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100, dim=None) -> Tensor:
+    """-sum_c target_c * log_softmax(self)_c along axis (or dim), with 0 * log 0 = 0. target holds class indices (self's
+    shape without axis) or probabilities (self's shape). reduction: "none", "sum" or "mean" (over non-ignored samples)."""
     if reduction not in ("none", "sum", "mean"): raise ValueError(f"unknown reduction {reduction!r}: use 'none', 'sum' or 'mean'")
     if not 0.0 <= label_smoothing <= 1.0: raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
-    axis = _axes(axis, self.ndim)[0]
+    axis = _axes(axis if dim is None else dim, self.ndim)[0]
     classes = self.shape[axis]
     logits = self.float() if self.dtype == dtypes.float16 else self._floating()  # float32 inside for half
     if target.dtype.is_float:
@@ -622,22 +805,43 @@ class Tensor:
       sample_shape = self.shape[:axis] + self.shape[axis + 1:]
       if target.shape != sample_shape:
         raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
-      values = target.numpy()
-      bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
-      if bad.size: raise IndexError(f"class index {bad.flat[0]} is out of range for {classes} classes (ignore_index={ignore_index})")
+      counted = target != ignore_index
+      out_of_range = counted.where((target < 0) + (target >= classes), False)
+
+      def error():
+        values = target.numpy()
+        bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
+        return IndexError(f"class index {bad.flat[0]} is out of range for {classes} classes (ignore_index={ignore_index})")
+      out_of_range._check_later(error)
+      # -log_softmax(x)[t] = logsumexp(x - max) - (x - max)[t]: picked from the shifted logits, so nothing cancels
+      shifted = logits - logits.max(axis, keepdim=True).detach()
       class_ids = Tensor.arange(classes, device=self.device).reshape(*[classes if i == axis else 1 for i in range(self.ndim)])
-      # -log_softmax(x)[t] = logsumexp(x) - x[t]: no per-class probabilities needed, so far fewer passes over x
-      picked = (target.unsqueeze(axis) == class_ids).where(logits, 0).sum(axis)
-      if label_smoothing: picked = picked * (1 - label_smoothing) + logits.mean(axis) * label_smoothing
-      per_sample, counted = logits.logsumexp(axis) - picked, target != ignore_index
-    if counted is not None: per_sample = counted.where(per_sample, 0)
+      picked = (target.unsqueeze(axis) == class_ids).where(shifted, 0).sum(axis)
+      if label_smoothing: picked = picked * (1 - label_smoothing) + shifted.mean(axis) * label_smoothing
+      per_sample = counted.where(shifted.exp().sum(axis).log() - picked, 0)
     if reduction == "none": loss = per_sample
     elif reduction == "sum": loss = per_sample.sum()
-    else: loss = per_sample.sum() / (counted.sum() if counted is not None else max(per_sample.numel(), 1))
+    else: loss = per_sample.sum() / (counted.sum() if counted is not None else per_sample.numel())  # no samples: nan
     return loss.cast(self.dtype) if self.dtype.is_float else loss
 
-  def assign(self, other: Tensor) -> Tensor:
-    """Make this tensor hold other's value (used by optimisers); the tape is not affected."""
+  def assign(self, other) -> Tensor:
+    """Make this tensor hold other's value (used by optimisers and the in-place operators); the tape is not affected."""
+    other = self._to_tensor(other)
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
+    if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
     self.lazydata = other.cast(self.dtype).lazydata
+    Tensor._assigned.add(self)
     return self
+
+  def _in_place(self, result: Tensor) -> Tensor:
+    """x += y and friends: x now holds the result, as tinygrad's assign; a graph that needs it keeps recording."""
+    if self.requires_grad and self._ctx is None and Tensor.grad_enabled():
+      raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation")
+    self.assign(result)
+    if result._ctx is not None: self._ctx, self.requires_grad = result.cast(self.dtype)._ctx, True
+    return self
+
+  def __iadd__(self, other): return self._in_place(self + other)
+  def __isub__(self, other): return self._in_place(self - other)
+  def __imul__(self, other): return self._in_place(self * other)
+  def __itruediv__(self, other): return self._in_place(self / other)

@@ -94,6 +94,7 @@ def test_step_realizes_everything_in_one_call_and_builds_no_graph(monkeypatch, m
     original = Tensor.realize
     monkeypatch.setattr(Tensor, "realize", lambda self, *others: calls.append(1 + len(others)) or original(self, *others))
     for _ in range(3):
+        optimizer.zero_grad()
         loss_of(params).backward()
         optimizer.step()
     # one realize per step, holding both parameters and (from the second step of SGD on) their state
