@@ -10,7 +10,6 @@ from minigrad.tensor import Tensor
 # own dtypes; load also reads PyTorch's others: integers narrow to int32 when every value fits, bfloat16 widens exactly
 SAFETENSORS_DTYPES = {"F32": "f4", "F16": "f2", "F64": "f8", "I32": "i4", "BOOL": "b1"}
 LOADABLE_DTYPES = {**SAFETENSORS_DTYPES, "BF16": "u2", "I64": "i8", "U64": "u8", "U32": "u4", "I16": "i2", "U16": "u2", "I8": "i1", "U8": "u1"}
-MAX_HEADER_BYTES = 100_000_000  # the reference reader's limit: a corrupt length must not make us read gigabytes
 
 
 class SafetensorsError(ValueError):
@@ -105,14 +104,14 @@ def load(path, device=None) -> Dict[str, Tensor]:
   with open(path, "rb") as file: data = file.read()
   check(len(data) >= 8, f"{len(data)} bytes are too few to hold the 8-byte header length")
   header_length = int.from_bytes(data[:8], "little")
-  most = min(MAX_HEADER_BYTES, len(data) - 8)
+  most = min(100_000_000, len(data) - 8)  # the reference reader's limit: a corrupt length must not ask for gigabytes
   check(header_length <= most, f"header length {header_length} is over {most}, the most a {len(data)}-byte file allows")
   try: header = json.loads(data[8:8 + header_length].decode(), object_pairs_hook=_refuse_duplicate_names)
   except ValueError as error: raise SafetensorsError(f"{path}: the header must be UTF-8 JSON with distinct names: {error}") from None
   check(isinstance(header, dict), f"the header is a JSON {type(header).__name__}, not an object")
   metadata = header.pop("__metadata__", None)
-  text_only = metadata is None or isinstance(metadata, dict) and all(isinstance(value, str) for value in metadata.values())
-  check(text_only, f"'__metadata__' must map strings to strings: {metadata!r}")
+  check(metadata is None or isinstance(metadata, dict) and all(isinstance(value, str) for value in metadata.values()),
+        f"'__metadata__' must map strings to strings: {metadata!r}")
   body, tensors, covered = memoryview(data)[8 + header_length:], {}, 0
   for key, info in header.items():
     check(isinstance(info, dict) and {"dtype", "shape", "data_offsets"} <= info.keys(), f"entry {key!r} lacks dtype, shape or data_offsets: {info!r}")
