@@ -336,15 +336,9 @@ def test_load_refuses_a_corrupt_file_naming_the_problem(tmp_path, data, fragment
     assert isinstance(error.value, ValueError)
     for fragment in [str(path)] + fragments:
         assert fragment in str(error.value), f"message {str(error.value)!r} does not mention {fragment!r}"
-    if reference_refuses:
+    if reference_refuses:  # the one exception: the reference keeps the last of two entries named alike; minigrad refuses
         with pytest.raises(Exception):
             load_file(str(path))
-    else:  # minigrad is stricter here: the reference keeps the last of two entries named alike
-        assert sorted(load_file(str(path))) == ["a"]
-
-
-def test_corrupt_file_table_covers_every_class():
-    assert len(CORRUPT_FILES) >= 45 and len({case.id for case in CORRUPT_FILES}) == len(CORRUPT_FILES)
 
 
 VALID_EDGE_FILES = [
