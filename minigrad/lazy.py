@@ -43,9 +43,14 @@ class LazyBuffer:
   # ---- creation
   @staticmethod
   def from_numpy(array: np.ndarray, device) -> LazyBuffer:
-    buf = LazyBuffer(device, ShapeTracker.from_shape(array.shape), dtypes.from_np(array.dtype), LoadOps.BUFFER)
-    buf.realized = Device[device].from_numpy(array)
-    return buf
+    return LazyBuffer.from_realized(Device[device].from_numpy(array), array.shape, dtypes.from_np(array.dtype), device)
+
+  @staticmethod
+  def from_realized(buffer, shape, dtype, device) -> LazyBuffer:
+    """A node that holds an existing backend buffer."""
+    node = LazyBuffer(device, ShapeTracker.from_shape(tuple(shape)), dtype, LoadOps.BUFFER)
+    node.realized = buffer
+    return node
 
   @staticmethod
   def const(value, shape, dtype, device) -> LazyBuffer:

@@ -38,7 +38,9 @@ def _flatten_args(shape) -> Tuple[int, ...]:
 class Tensor:
   training = False
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
-  _assigned: weakref.WeakSet = weakref.WeakSet()  # tensors whose value was ever replaced by assign (TinyJit's state)
+  # id -> tensor, for every live tensor whose value was ever replaced by assign: TinyJit's state
+  _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+  _draws: Optional[list] = None  # while TinyJit captures: (remake, buffer) for each random draw, to draw anew on replay
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
@@ -511,13 +513,11 @@ class Tensor:
   def _pick(self, hit: Tensor, axis) -> Tensor:
     """sum(hit * self, axis) for a one-hot bool hit: a product that a sum reduces, so a matmul, never the full
     broadcast. inf and nan are picked through a separate code, as 0 * inf would spoil every row that skips them."""
-    if not self.dtype.is_float:
-      return (hit.cast(dtypes.int32) * self.cast(dtypes.int32)).sum(axis).cast(self.dtype)
+    if not self.dtype.is_float: return (hit.cast(dtypes.int32) * self.cast(dtypes.int32)).sum(axis).cast(self.dtype)
     finite = (self - self) == 0
-    code = (self == math.inf).where(1.0, (self == -math.inf).where(2.0, finite.where(0.0, 3.0)))
+    code = (self == math.inf).where(1.0, (self == -math.inf).where(2.0, finite.where(0.0, 3.0)))  # finite, inf, -inf, nan
     value, picked_code = (hit.cast(self.dtype) * finite.where(self, 0)).sum(axis), (hit.cast(dtypes.float32) * code).sum(axis)
-    special = (picked_code == 1).where(math.inf, (picked_code == 2).where(-math.inf, math.nan))
-    return (picked_code == 0).where(value, special).cast(self.dtype)
+    return (picked_code == 0).where(value, (picked_code < 3).where((1.5 - picked_code) * math.inf, math.nan)).cast(self.dtype)
 
   def _gather(self, gathers, to_front) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
@@ -621,18 +621,14 @@ class Tensor:
     return x.cast(dtypes.float16) if self.dtype == dtypes.float16 else x
 
   def _triangle(self, diagonal, lower) -> Tensor:
+    """Zero the elements above (lower) or below the diagonal-th diagonal of the last two dims."""
     if self.ndim < 2: raise ValueError(f"tril and triu need at least 2 dims, got shape {self.shape}")
     rows = Tensor.arange(self.shape[-2], device=self.device).reshape(-1, 1) + diagonal
     columns = Tensor.arange(self.shape[-1], device=self.device)
     return (rows >= columns if lower else rows <= columns).where(self, 0)
 
-  def tril(self, diagonal=0) -> Tensor:
-    """Zero the elements above the diagonal-th diagonal of the last two dims."""
-    return self._triangle(diagonal, lower=True)
-
-  def triu(self, diagonal=0) -> Tensor:
-    """Zero the elements below the diagonal-th diagonal of the last two dims."""
-    return self._triangle(diagonal, lower=False)
+  def tril(self, diagonal=0) -> Tensor: return self._triangle(diagonal, lower=True)
+  def triu(self, diagonal=0) -> Tensor: return self._triangle(diagonal, lower=False)
 
   def masked_fill(self, mask: Tensor, value) -> Tensor:
     """value where the bool mask (broadcast against self) is True, else self; the result keeps self's dtype."""
@@ -693,28 +689,17 @@ class Tensor:
     bad._check_later(lambda: ValueError(f"class {self.numpy()[bad.numpy()].flat[0]} is out of range for one_hot with {num_classes} classes"))
     return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
 
-  def _zero_grad(self, value: Tensor) -> Tensor:
-    """value, computed from self without a graph, as a function of self whose gradient is zero (as for floor)."""
-    x = self.detach()
-    return (x == x).where(value.cast(self.dtype), self)  # where x is nan, so is value
-
   def round(self) -> Tensor:
-    """Round half to even, as torch.round. Adding and removing 2**mantissa_bits lets the float unit round to nearest
-    even; floats that large are integers already."""
+    """Round half to even, as torch.round, with a zero gradient. Adding and removing 2**mantissa_bits lets the float
+    unit round to nearest even; floats that large are integers already."""
     if not self.dtype.is_float: return self
     x = (self.float() if self.dtype == dtypes.float16 else self).detach()
     big = 2.0 ** (52 if x.dtype == dtypes.float64 else 23)
-    rounded = (x.abs() + big) - big
-    return self._zero_grad((x.abs() < big).where((x < 0).where(-rounded, rounded), x))
+    rounded = (x.abs() < big).where((x < 0).where((x - big) + big, (x + big) - big), x)
+    return (x == x).where(rounded.cast(self.dtype), self)  # self only where it is nan: connected, with gradient 0
 
-  def floor(self) -> Tensor:
-    rounded = self.round().detach()
-    return self._zero_grad((rounded > self.detach()).where(rounded - 1, rounded))
-
-  def ceil(self) -> Tensor:
-    rounded = self.round().detach()
-    return self._zero_grad((rounded < self.detach()).where(rounded + 1, rounded))
-
+  def floor(self) -> Tensor: return self.round() - (self.round() > self)
+  def ceil(self) -> Tensor: return self.round() + (self.round() < self)
   def trunc(self) -> Tensor: return (self < 0).where(self.ceil(), self.floor())
   def tan(self) -> Tensor: return self.sin() / self.cos()
 
@@ -830,7 +815,7 @@ class Tensor:
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
     if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
     self.lazydata = other.cast(self.dtype).lazydata
-    Tensor._assigned.add(self)
+    Tensor._assigned[id(self)] = self
     return self
 
   def _in_place(self, result: Tensor) -> Tensor:

@@ -1,5 +1,6 @@
 """Optimisers with PyTorch's update rules. Their state is lazy Tensors, and each step realizes every updated
-parameter and state tensor together, in one schedule."""
+parameter, gradient and state tensor together, in one schedule. Everything that changes from step to step (the lr,
+Adam's bias corrections) is tensor data, so a TinyJit replay of a step sees it change."""
 from typing import List
 from minigrad.tensor import Tensor
 
@@ -8,7 +9,18 @@ class Optimizer:
   """The parameters to update (each once, even if listed twice) and the learning rate."""
   def __init__(self, params, lr):
     self.params: List[Tensor] = list(dict.fromkeys(params))
+    self.device = self.params[0].device if self.params else None
     self.lr = lr
+
+  @property
+  def lr(self) -> float: return self._lr_value
+
+  @lr.setter
+  def lr(self, value):
+    """Setting lr (a schedule) changes tensor data: no recompile, and a TinyJit replay reads the new value."""
+    self._lr_value = value
+    if not hasattr(self, "lr_tensor"): self.lr_tensor = Tensor(float(value), device=self.device)
+    self.lr_tensor.assign(Tensor(float(value), device=self.device))
 
   def zero_grad(self):
     """Forget the gradients accumulated so far."""
@@ -16,15 +28,15 @@ class Optimizer:
 
   def step(self):
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
-    changed = []
     with Tensor.no_grad():
-      self._advance()
+      changed = self._advance() + [p.grad for p in self.params if p.grad is not None]
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
 
-  def _advance(self):
-    """Per-step bookkeeping before the parameters are updated."""
+  def _advance(self) -> List[Tensor]:
+    """Per-step bookkeeping before the parameters are updated; returns the tensors it changed."""
+    return []
 
   def _update(self, i: int, param: Tensor, grad: Tensor) -> List[Tensor]:
     """Assign the new value of params[i] (and of its state); return the tensors that changed."""
@@ -42,11 +54,11 @@ class SGD(Optimizer):
 
   def _update(self, i, param, grad):
     if self.weight_decay: grad = grad + self.weight_decay * param
-    if not self.momentum: return [param.assign(param - self.lr * grad)]
+    if not self.momentum: return [param.assign(param - self.lr_tensor * grad)]
     buf = self.buffers[i]
     buf = self.buffers[i] = grad if buf is None else buf.assign(self.momentum * buf + grad)
     direction = grad + self.momentum * buf if self.nesterov else buf
-    return [param.assign(param - self.lr * direction), buf]
+    return [param.assign(param - self.lr_tensor * direction), buf]
 
 
 class AdamW(Optimizer):
@@ -57,16 +69,19 @@ class AdamW(Optimizer):
     self.b1, self.b2, self.eps, self.weight_decay, self.t = b1, b2, eps, weight_decay, 0
     self.m = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
     self.v = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+    # the bias corrections 1 - b**t, kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
+    self.correction1, self.correction2 = Tensor(0.0, device=self.device), Tensor(0.0, device=self.device)
 
-  def _advance(self): self.t += 1
+  def _advance(self):
+    self.t += 1
+    return [c.assign(c * b + (1 - b)) for c, b in ((self.correction1, self.b1), (self.correction2, self.b2))]
 
   def _update(self, i, param, grad):
     m = self.m[i].assign(self.b1 * self.m[i] + (1 - self.b1) * grad)
     v = self.v[i].assign(self.b2 * self.v[i] + (1 - self.b2) * grad.square())
-    # the corrections are computed in double precision and enter as data, not as constants baked into the kernel
-    correction1, correction2 = (Tensor(1 - b ** self.t, dtype=param.dtype, device=param.device) for b in (self.b1, self.b2))
-    decayed = param * (1 - self.lr * self.weight_decay) if self.weight_decay else param
-    return [param.assign(decayed - self.lr * (m / correction1) / ((v / correction2).sqrt() + self.eps)), m, v]
+    decayed = param * (1 - self.lr_tensor * self.weight_decay) if self.weight_decay else param
+    step = self.lr_tensor * (m / self.correction1) / ((v / self.correction2).sqrt() + self.eps)
+    return [param.assign(decayed - step), m, v]
 
 
 class Adam(AdamW):

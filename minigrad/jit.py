@@ -1,0 +1,99 @@
+"""TinyJit: run a function's captured kernels again on new inputs, without building, differentiating or scheduling
+its graph."""
+import functools, weakref
+from minigrad import schedule
+from minigrad.helpers import GlobalCounters
+from minigrad.lazy import LazyBuffer
+from minigrad.tensor import Tensor
+
+
+class TinyJit:
+  """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
+  the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
+  bit for bit what the plain call computes. Arguments of a new shape start over (a plain call, then a capture).
+
+  Replayed: every kernel, on the new arguments' values; random draws, drawn anew on each call; tensors changed with
+  assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are read at their
+  current value and updated. Not replayed: Python side effects (prints, lists appended to), values read on the host
+  inside the function (.item(), .numpy()), Python numbers and non-Tensor arguments (frozen at capture), tensors made
+  from host data inside the function (their captured value stays), the .grad attributes (they keep the captured
+  step's gradients) and deferred index checks. Tensors returned by a replay hold new memory on every call."""
+
+  def __init__(self, fn):
+    self.fn, self.key, self.calls, self.plan = fn, None, 0, None
+    functools.update_wrapper(self, fn)
+
+  def __call__(self, *args, **kwargs):
+    args, kwargs, inputs = _realized_inputs(args, kwargs)
+    key = tuple((t.shape, t.dtype, t.device) for t in inputs)
+    if key != self.key: self.key, self.calls, self.plan = key, 0, None
+    self.calls += 1
+    if self.plan is not None: return self._replay(inputs)
+    if self.calls == 1: return self.fn(*args, **kwargs)
+    return self._capture(args, kwargs, inputs)
+
+  def _capture(self, args, kwargs, inputs):
+    state = [t for t in Tensor._assigned.values() if t.lazydata.realized is not None]  # bases only: views move no state
+    before = {id(t): t.lazydata for t in Tensor._assigned.values()}
+    sources = {id(t.lazydata.realized): ("input", i) for i, t in enumerate(inputs)}
+    # the buffer itself rides along: it keeps its id from being reused during the capture, and stands in for a dead tensor
+    sources.update({id(t.lazydata.realized): ("state", (weakref.ref(t), t.lazydata.realized)) for t in state})
+    schedule.capture.append([])
+    Tensor._draws = []
+    try:
+      result = self.fn(*args, **kwargs)
+      outs = [t for t in (result if isinstance(result, (tuple, list)) else [result]) if isinstance(t, Tensor)]
+      changed = [t for t in Tensor._assigned.values() if before.get(id(t)) is not t.lazydata]
+      for t in outs + changed: t.lazydata = t.lazydata.contiguous()
+      if outs + changed: Tensor.realize(*outs, *changed)
+    finally: launches, draws, Tensor._draws = schedule.capture.pop(), Tensor._draws, None
+    sources.update({id(made.realized): ("draw", k) for k, (_, made) in enumerate(draws)})
+    steps = []
+    for j, (runner, out, in_bases, launch_args) in enumerate(launches):
+      steps.append((runner, [sources.get(id(b.realized), ("fixed", b.realized)) for b in in_bases], launch_args))
+      sources[id(out.realized)] = ("launch", j)
+    where = lambda t: sources.get(id(t.lazydata.realized), ("fixed", t.lazydata.realized))
+    self.plan = (steps, [remake for remake, _ in draws], [(weakref.ref(t), where(t)) for t in changed],
+                 [(t, where(t)) for t in outs], result)
+    return result
+
+  def _replay(self, inputs):
+    steps, remakes, updates, outs, result = self.plan
+    with schedule.schedule_lock:
+      drawn, launched = [remake().realized for remake in remakes], []
+
+      def buffer(source):
+        kind, what = source
+        if kind == "input": return inputs[what].lazydata.realized
+        if kind == "state": return _current_buffer(*what)
+        return {"draw": drawn, "launch": launched}[kind][what] if kind != "fixed" else what
+      for runner, sources, launch_args in steps: launched.append(runner([buffer(s) for s in sources], launch_args))
+      GlobalCounters.kernel_count += len(steps)
+      new_values = [buffer(source) for _, source in updates + outs]
+    for (ref, _), value in zip(updates, new_values):
+      if (t := ref()) is not None: t.lazydata = LazyBuffer.from_realized(value, t.shape, t.dtype, t.device)
+    fresh = {id(t): Tensor(LazyBuffer.from_realized(value, t.shape, t.dtype, t.device))
+             for (t, _), value in zip(outs, new_values[len(updates):])}
+    if isinstance(result, (tuple, list)): return type(result)(fresh.get(id(t), t) for t in result)
+    return fresh.get(id(result), result)
+
+
+def _current_buffer(ref, captured):
+  """The buffer a state tensor holds now (realizing it first if it was changed lazily), or the captured one."""
+  if (t := ref()) is None: return captured
+  if t.lazydata.realized is None: t.lazydata = t.lazydata.contiguous().realize()
+  return t.lazydata.realized
+
+
+def _realized_inputs(args, kwargs):
+  """The arguments with every Tensor replaced by a realized, contiguous copy of its value (the kernels read whole
+  buffers from offset 0), and those Tensors in order."""
+  inputs = []
+
+  def prepared(value):
+    if not isinstance(value, Tensor): return value
+    inputs.append(Tensor(value.lazydata.contiguous()).realize())
+    return inputs[-1]
+  args = tuple(prepared(a) for a in args)
+  kwargs = {name: prepared(value) for name, value in kwargs.items()}
+  return args, kwargs, inputs
