@@ -2,7 +2,7 @@
 its graph."""
 import functools, weakref
 from minigrad import schedule
-from minigrad.helpers import GlobalCounters
+from minigrad.helpers import GlobalCounters, prod
 from minigrad.lazy import LazyBuffer
 from minigrad.tensor import Tensor
 
@@ -33,20 +33,22 @@ class TinyJit:
     return self._capture(args, kwargs, inputs)
 
   def _capture(self, args, kwargs, inputs):
-    state = [t for t in Tensor._assigned.values() if t.lazydata.realized is not None]  # bases only: views move no state
-    before = {id(t): t.lazydata for t in Tensor._assigned.values()}
     sources = {id(t.lazydata.realized): ("input", i) for i, t in enumerate(inputs)}
-    # the buffer itself rides along: it keeps its id from being reused during the capture, and stands in for a dead tensor
-    sources.update({id(t.lazydata.realized): ("state", (weakref.ref(t), t.lazydata.realized)) for t in state})
+    state = [(t, t.lazydata) for t in Tensor._assigned.values()]  # tensors an assign may have changed between calls
     schedule.capture.append([])
-    Tensor._draws = []
+    Tensor._jit_log = log = []
     try:
       result = self.fn(*args, **kwargs)
       outs = [t for t in (result if isinstance(result, (tuple, list)) else [result]) if isinstance(t, Tensor)]
-      changed = [t for t in Tensor._assigned.values() if before.get(id(t)) is not t.lazydata]
+      changed = list({id(t): t for kind, t, _ in log if kind == "assign"}.values())
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()
       if outs + changed: Tensor.realize(*outs, *changed)
-    finally: launches, draws, Tensor._draws = schedule.capture.pop(), Tensor._draws, None
+    finally: launches, Tensor._jit_log = schedule.capture.pop(), None
+    # a tensor's value before its first assign is state: replays read the value the tensor holds when they start (the
+    # buffer rides along: it keeps its id from being reused, and stands in for a tensor that has died)
+    for t, old in state + [(t, old) for kind, t, old in reversed(log) if kind == "assign"]:
+      if (buffer := _buffer_of(old)) is not None: sources[id(buffer)] = ("state", (weakref.ref(t), buffer))
+    draws = [(remake, made) for kind, remake, made in log if kind == "draw"]
     sources.update({id(made.realized): ("draw", k) for k, (_, made) in enumerate(draws)})
     steps = []
     for j, (runner, out, in_bases, launch_args) in enumerate(launches):
@@ -78,11 +80,17 @@ class TinyJit:
     return fresh.get(id(result), result)
 
 
+def _buffer_of(lazydata):
+  """The realized buffer that holds lazydata's values in row-major order (its base, or a reshape of it), else None."""
+  base = lazydata.base
+  return base.realized if lazydata is base or (lazydata.st.contiguous and prod(lazydata.shape) == prod(base.shape)) else None
+
+
 def _current_buffer(ref, captured):
   """The buffer a state tensor holds now (realizing it first if it was changed lazily), or the captured one."""
   if (t := ref()) is None: return captured
-  if t.lazydata.realized is None: t.lazydata = t.lazydata.contiguous().realize()
-  return t.lazydata.realized
+  if _buffer_of(t.lazydata) is None: t.lazydata = t.lazydata.contiguous()
+  return _buffer_of(t.lazydata.realize())
 
 
 def _realized_inputs(args, kwargs):

@@ -112,6 +112,7 @@ class LazyBuffer:
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
+    if not _pending_checks and not _realize_along and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
       checks, along = _pending_checks[:], _realize_along[:]
       del _pending_checks[:len(checks)], _realize_along[:len(along)]

@@ -40,7 +40,9 @@ class Tensor:
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
   # id -> tensor, for every live tensor whose value was ever replaced by assign: TinyJit's state
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-  _draws: Optional[list] = None  # while TinyJit captures: (remake, buffer) for each random draw, to draw anew on replay
+  # while TinyJit captures: ("draw", remake, buffer) for each random draw, to draw anew on replay, and
+  # ("assign", tensor, old value) for each assign, so that replays read the tensor's value at their own start
+  _jit_log: Optional[list] = None
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
@@ -137,16 +139,24 @@ class Tensor:
   def eye(n, dtype=dtypes.float32, **kwargs) -> Tensor: return Tensor(np.eye(n), dtype=dtype, **kwargs)
 
   @staticmethod
-  def rand(*shape, dtype=dtypes.float32, **kwargs) -> Tensor:
-    return Tensor(Tensor._rng.random(_flatten_args(shape)), dtype=dtype, **kwargs)
+  def _random(draw, shape, dtype=dtypes.float32, device=None, requires_grad=False) -> Tensor:
+    """Every random tensor comes from here: draw(rng, shape) runs on the host, so a seed gives the same numbers on
+    every device, and a TinyJit replay draws anew."""
+    shape = _flatten_args(shape)
+    make = lambda: Tensor(draw(Tensor._rng, shape), dtype=dtype, device=device, requires_grad=requires_grad)
+    result = make()
+    if Tensor._jit_log is not None: Tensor._jit_log.append(("draw", lambda: make().lazydata, result.lazydata))
+    return result
 
   @staticmethod
-  def randn(*shape, dtype=dtypes.float32, **kwargs) -> Tensor:
-    return Tensor(Tensor._rng.standard_normal(_flatten_args(shape)), dtype=dtype, **kwargs)
+  def rand(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.random(size), shape, **kwargs)
 
   @staticmethod
-  def uniform(*shape, low=-1.0, high=1.0, dtype=dtypes.float32, **kwargs) -> Tensor:
-    return Tensor(Tensor._rng.uniform(low, high, _flatten_args(shape)), dtype=dtype, **kwargs)
+  def randn(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.standard_normal(size), shape, **kwargs)
+
+  @staticmethod
+  def uniform(*shape, low=-1.0, high=1.0, **kwargs) -> Tensor:
+    return Tensor._random(lambda rng, size: rng.uniform(low, high, size), shape, **kwargs)
 
   def const_like(self, value) -> Tensor: return Tensor(self.lazydata.const_like(value))
 
@@ -603,11 +613,9 @@ class Tensor:
     shifts, dims = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in (shifts, dims)]
     if len(shifts) != len(dims): raise ValueError(f"roll needs one shift per dim, got shifts {shifts} and dims {dims}")
     x = self
-    for shift, dim in zip(shifts, dims):
-      dim, size = _axes(dim, self.ndim)[0], self.shape[_axes(dim, self.ndim)[0]]
-      start = -shift % size if size else 0
-      doubled = x.repeat(*[2 if i == dim else 1 for i in range(self.ndim)])
-      x = doubled.shrink(tuple((start, start + size) if i == dim else (0, s) for i, s in enumerate(self.shape)))
+    for shift, dim in zip(shifts, [_axes(d, self.ndim)[0] for d in dims]):
+      start = -shift % max(self.shape[dim], 1)
+      x = x.repeat(*[2 if i == dim else 1 for i in range(self.ndim)])[(slice(None),) * dim + (slice(start, start + self.shape[dim]),)]
     return x
 
   def cumsum(self, dim=0) -> Tensor:
@@ -710,51 +718,44 @@ class Tensor:
 
   def elu(self, alpha=1.0) -> Tensor: return (self > 0).where(self, alpha * (self.clip(max_=0).exp() - 1))
 
-  def _windows(self, kernel, stride, dilation) -> Tensor:
-    """(..., H, W) -> (..., OH, OW, KH, KW): every kernel position, as one view of the input (no copy per offset).
-    Overlapping windows repeat each row k times and pad it by k * d, so that row j of its (k, size + d) reshape starts
-    j * d elements on; windows that don't overlap are a reshape of the input."""
-    lead, sizes, keep = self.shape[:-len(kernel)], self.shape[-len(kernel):], tuple((0, n) for n in self.shape[:-len(kernel)])
-    if min(*kernel, *stride, *dilation) <= 0: raise ValueError(f"kernel {kernel}, stride {stride} and dilation {dilation} must be positive")
-    outs = [(i - d * (k - 1) - 1) // s + 1 for i, k, s, d in zip(sizes, kernel, stride, dilation)]
-    if min(outs) <= 0: raise ValueError(f"kernel {kernel} with dilation {dilation} is larger than the (padded) input {sizes}")
-    if all(k <= s and d == 1 for k, s, d in zip(kernel, stride, dilation)):
-      x = self.pad(((0, 0),) * len(lead) + tuple((0, max(o * s - i, 0)) for i, o, s in zip(sizes, outs, stride)))
-      x = x.shrink(keep + tuple((0, o * s) for o, s in zip(outs, stride))).reshape(*lead, *[n for o, s in zip(outs, stride) for n in (o, s)])
-      x, kernel_first = x.shrink(keep + tuple(b for o, k in zip(outs, kernel) for b in ((0, o), (0, k)))), False
-    else:
-      x = self.reshape(*lead, *[n for i in sizes for n in (1, i)]).expand(*lead, *[n for k, i in zip(kernel, sizes) for n in (k, i)])
-      x = x.reshape(*lead, *[k * i for k, i in zip(kernel, sizes)]).pad(((0, 0),) * len(lead) + tuple((0, k * d) for k, d in zip(kernel, dilation)))
-      x = x.reshape(*lead, *[n for k, i, d in zip(kernel, sizes, dilation) for n in (k, i + d)])
-      x = x.shrink(keep + tuple(b for k, o, s in zip(kernel, outs, stride) for b in ((0, k), (0, (o - 1) * s + 1))))
-      for axis, s in enumerate(stride): x = x._stride(len(lead) + 2 * axis + 1, s) if s > 1 else x
-      kernel_first = True
-    pairs = range(len(lead), x.ndim, 2)
-    return x.permute(*range(len(lead)), *[p + kernel_first for p in pairs], *[p + (not kernel_first) for p in pairs])
+  def _windows(self, size, stride, dilation) -> Tensor:
+    """(..., n) -> (..., out, size): every window along the last dim, as one view of self (no copy per offset).
+    Overlapping windows repeat the row `size` times and pad it by size * dilation, so that row j of its
+    (size, n + dilation) reshape starts j * dilation elements on; windows that don't overlap are a reshape."""
+    n, lead, no_pad = self.shape[-1], self.shape[:-1], ((0, 0),) * (self.ndim - 1)
+    out = (n - dilation * (size - 1) - 1) // stride + 1
+    if min(size, stride, dilation) <= 0: raise ValueError(f"kernel {size}, stride {stride} and dilation {dilation} must be positive")
+    if out <= 0: raise ValueError(f"kernel {size} with dilation {dilation} is larger than the (padded) input size {n}")
+    if size <= stride and dilation == 1:
+      return self.pad(no_pad + ((0, max(out * stride - n, 0)),))[..., :out * stride].reshape(*lead, out, stride)[..., :size]
+    repeated = self.unsqueeze(-2).expand(*lead, size, n).reshape(*lead, size * n).pad(no_pad + ((0, size * dilation),))
+    return repeated.reshape(*lead, size, n + dilation)[..., :(out - 1) * stride + 1:stride].transpose(-1, -2)
+
+  def _windows2d(self, kernel, stride, dilation) -> Tensor:
+    """(..., H, W) -> (..., OH, OW, KH, KW)."""
+    (kh, kw), (sh, sw), (dh, dw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (kernel, stride, dilation)]
+    x = self.transpose(-2, -1)._windows(kh, sh, dh).transpose(-3, -1)._windows(kw, sw, dw)  # (..., KH, OH, OW, KW)
+    return x.permute(*range(x.ndim - 4), x.ndim - 3, x.ndim - 2, x.ndim - 4, x.ndim - 1)
 
   def conv2d(self, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of (N, C, H, W) with weight (O, C / groups, KH, KW).
-    padding: an int, a pair (ph, pw), "valid", "same", or per side ((top, bottom), (left, right)) as in pad()."""
+    padding: an int, a pair (ph, pw), "same", or per side ((top, bottom), (left, right)) as in pad()."""
     if self.ndim != 4 or weight.ndim != 4 or self.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
-      raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C / groups, KH, KW) with O divisible by groups, "
-                       f"got {self.shape} and {weight.shape} with groups={groups}")
-    (n, _, _, _), (out_channels, group_channels, kh, kw) = self.shape, weight.shape
-    stride, dilation = [(v, v) if isinstance(v, int) else tuple(v) for v in (stride, dilation)]
+      raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C / groups, KH, KW), got {self.shape}, {weight.shape}, groups={groups}")
+    out_channels, group_channels, kh, kw = weight.shape
+    dilation = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
     if padding == "same": padding = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip((kh, kw), dilation)]
-    pads = [(p, p) if isinstance(p, int) else tuple(p) for p in ((0, 0) if padding == "valid" else (padding, padding) if isinstance(padding, int) else padding)]
+    pads = [(p, p) if isinstance(p, int) else tuple(p) for p in ((padding, padding) if isinstance(padding, int) else padding)]
     if len(pads) != 2 or any(len(p) != 2 for p in pads):
-      raise ValueError(f"conv2d padding must be an int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same', got {padding}")
-    windows = self.pad(((0, 0), (0, 0), *pads))._windows((kh, kw), stride, dilation)  # (N, C, OH, OW, KH, KW)
-    oh, ow = windows.shape[2:4]
-    windows = windows.reshape(n, groups, 1, group_channels, oh, ow, kh, kw)
-    out = (windows * weight.reshape(1, groups, out_channels // groups, group_channels, 1, 1, kh, kw)).sum((3, 6, 7))
-    out = out.reshape(n, out_channels, oh, ow)
+      raise ValueError(f"conv2d padding must be an int, (ph, pw), ((top, bottom), (left, right)) or 'same', got {padding}")
+    windows = self.pad(((0, 0), (0, 0), *pads))._windows2d((kh, kw), stride, dilation)
+    n, _, oh, ow = windows.shape[:4]
+    grouped = windows.reshape(n, groups, 1, group_channels, oh, ow, kh, kw) * weight.reshape(1, groups, -1, group_channels, 1, 1, kh, kw)
+    out = grouped.sum((3, 6, 7)).reshape(n, out_channels, oh, ow)
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
   def _pool(self, kernel_size, stride, reduce) -> Tensor:
-    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-    stride = kernel if stride is None else (stride, stride) if isinstance(stride, int) else tuple(stride)
-    return reduce(self._windows(kernel, stride, (1, 1)), (-2, -1))
+    return reduce(self._windows2d(kernel_size, kernel_size if stride is None else stride, 1), (-2, -1))
 
   def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.max)
   def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.mean)
@@ -814,6 +815,7 @@ class Tensor:
     other = self._to_tensor(other)
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
     if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
+    if Tensor._jit_log is not None: Tensor._jit_log.append(("assign", self, self.lazydata))
     self.lazydata = other.cast(self.dtype).lazydata
     Tensor._assigned[id(self)] = self
     return self
