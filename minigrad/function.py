@@ -14,7 +14,7 @@ class Function:
 
 # ---- unary
 class Contiguous(Function):
-  def forward(self, x): return x.contiguous()
+  def forward(self, x): return x.contiguous(own_memory=True)
   def backward(self, grad): return grad
 
 

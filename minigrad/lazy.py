@@ -78,9 +78,11 @@ class LazyBuffer:
     new_shape = tuple(1 if i in axes else s for i, s in enumerate(self.shape))
     return _node(self.device, ShapeTracker.from_shape(new_shape), self.dtype, op, (self,), axes)
 
-  def contiguous(self) -> LazyBuffer:
-    """A base with this view's values laid out row-major (a copy kernel unless it already is one)."""
-    if self._base is None or (self.st.contiguous and self.shape == self.base.shape): return self.base
+  def contiguous(self, own_memory=False) -> LazyBuffer:
+    """A base with this view's values laid out row-major (a copy kernel unless it already is one). With own_memory,
+    an unrealized base gets its own kernel too, rather than being fused into its consumers."""
+    if self._base is None and (self.realized is not None or not own_memory): return self
+    if self._base is not None and self.st.contiguous and self.shape == self.base.shape: return self.base
     return self.e(UnaryOps.NOOP)
 
   # ---- movement: new views of the same base

@@ -135,7 +135,7 @@ def _lower(root, realize):
     kids = children(base, st)
     if not children_done:
       stack.append((ref, True))
-      stack.extend((kid, False) for kid in kids)
+      stack.extend((kid, False) for kid in reversed(kids))  # first source first: a value is made just before its use
       continue
     srcs = tuple(memo[kid] for kid in kids)
     shape = base.shape if isinstance(base.op, ReduceOps) or _same_order(st, base) else st.shape

@@ -1,0 +1,111 @@
+"""SPEC "Realizing from several threads is safe", grad mode per thread, and memory proportional to the work: cat and
+stack need O(output) memory, accumulated gradients cost the memory and work of one."""
+import threading
+import tracemalloc
+import numpy as np
+from minigrad import GlobalCounters, Tensor, nn
+
+
+def run_threads(target, count=8):
+    errors = []
+
+    def guarded(i):
+        try:
+            target(i)
+        except Exception as error:  # noqa: BLE001 - collected and reported below
+            errors.append(error)
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, f"{len(errors)} threads failed, first: {errors[0]!r}"
+
+
+def test_threads_realizing_identical_graphs_get_the_right_values(device):
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    expected = ((data * 2 + data).sum(1) * 0.5).tolist()
+
+    def work(_):
+        for _ in range(30):
+            x = Tensor(data, device=device)
+            assert ((x * 2 + x).sum(1) * 0.5).tolist() == expected
+    run_threads(work)
+
+
+def test_grad_mode_is_per_thread(device):
+    inference_running = threading.Event()
+
+    def work(i):
+        if i % 2:
+            with Tensor.no_grad():
+                inference_running.set()
+                for _ in range(50):
+                    (Tensor([1.0, 2.0], device=device) * 3).realize()
+        else:
+            inference_running.wait(5)
+            for _ in range(50):
+                w = Tensor([1.0, 2.0], device=device, requires_grad=True)
+                (w * w).sum().backward()
+                assert w.grad.tolist() == [2.0, 4.0]
+    run_threads(work, count=4)
+
+
+def peak_bytes(make):
+    """Peak traced memory while make() runs and realizes its result, and the result's size in bytes."""
+    tracemalloc.start()
+    try:
+        result = make().realize()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, result.numel() * result.dtype.itemsize
+
+
+def test_stack_of_many_rows_needs_memory_proportional_to_its_output():
+    rows = [Tensor(np.full(784, float(i), np.float32)) for i in range(400)]
+    peak, size = peak_bytes(lambda: Tensor.stack(rows))
+    assert peak < 6 * size, f"stack of 400 rows peaked at {peak / size:.1f}x its output"
+    assert Tensor.stack(rows)[123, :3].tolist() == [123.0] * 3
+
+
+def test_cat_of_pieces_is_one_kernel_and_matches_numpy(device):
+    pieces = [np.random.default_rng(i).standard_normal((2, i + 1, 3)).astype(np.float32) for i in range(13)]
+    tensors = [Tensor(p, device=device).realize() for p in pieces]
+    GlobalCounters.reset()
+    joined = Tensor.cat(tensors, dim=1).realize()
+    assert GlobalCounters.kernel_count == 1
+    np.testing.assert_array_equal(joined.numpy(), np.concatenate(pieces, axis=1))
+
+
+def test_gradients_accumulated_without_zero_grad_cost_the_same_work_every_step(device):
+    layer = nn.Linear(16, 16)
+    layer.weight.assign(layer.weight.to(device)).realize()
+    layer.bias.assign(layer.bias.to(device)).realize()
+    x = Tensor.ones(4, 16, device=device)
+    work = []
+    for _ in range(30):
+        GlobalCounters.reset()
+        layer(x).sum().backward()
+        layer.weight.grad.realize()
+        work.append(GlobalCounters.global_ops)
+    assert len(set(work[5:])) == 1, f"work per step keeps changing: {work}"
+    np.testing.assert_allclose(layer.weight.grad.numpy(), np.full((16, 16), 30 * 4.0), rtol=1e-6)
+
+
+def test_accumulating_micro_batches_holds_the_memory_of_one():
+    layer = nn.Linear(256, 256)
+    batches = [Tensor(np.full((64, 256), i / 100, np.float32)) for i in range(20)]
+
+    def accumulate(count):
+        layer.weight.grad = layer.bias.grad = None
+        tracemalloc.start()
+        try:
+            for batch in batches[:count]:
+                layer(batch).relu().sum().backward()
+            layer.weight.grad.realize()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    one, many = accumulate(2), accumulate(20)
+    assert many < 1.5 * one, f"20 micro-batches peaked at {many / one:.1f}x the memory of 2"
