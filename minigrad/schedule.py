@@ -15,10 +15,12 @@ from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
 from minigrad.ops import BinaryOps, ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
+from minigrad.lazy import LazyBuffer
 from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8
 schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
+_plans = {}  # graph structure -> its kernels, with their inputs and arguments as positions in that structure
 capture = []  # while a TinyJit captures: a list that receives (runner, out base, input bases, args) per launch
 
 
@@ -93,8 +95,8 @@ def _zero_offset(st):
 
 
 def _lower(root, realize):
-  """The kernel computing root, its input bases and its scalar arguments. An iterative walk, so deep graphs don't hit
-  Python's recursion limit."""
+  """The kernel computing root, its input bases and the sources of its scalar arguments (a constant's node, or the
+  value itself). An iterative walk, so deep graphs don't hit Python's recursion limit."""
   ops, index_of, inputs, args, const_slots, memo = [], {}, [], [], {}, {}
 
   def emit(kop):
@@ -107,13 +109,13 @@ def _lower(root, realize):
     args.append(value)
     return len(args) - 1
 
-  def const(value, dtype, st):
+  def const(value, dtype, st, source):
     key = (str(value), dtype)  # str tells -0.0 from 0.0 and lets nan equal itself
-    if key not in const_slots: const_slots[key] = new_arg(value)
+    if key not in const_slots: const_slots[key] = new_arg(source)
     return emit(KOp(KernelOps.CONST, (), ConstBuffer(const_slots[key], st), dtype, st.shape))
 
   def leaf(base, st):
-    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st)
+    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, base)
     if base not in inputs: inputs.append(base)
     st, offset = _zero_offset(st) if st.views[0].offset else (st, 0)
     buffer = MemBuffer(inputs.index(base), st, new_arg(offset) if offset else None)
@@ -143,17 +145,51 @@ def _lower(root, realize):
     if shape != st.shape: node = emit(KOp(KernelOps.RESHAPE, (node,), st.shape, base.dtype, st.shape))
     if st.masked:  # computed through padding: outside the mask it must read 0, whatever the ops map 0 to
       valid = emit(KOp(KernelOps.VALID, (), st, dtypes.bool, st.shape))
-      zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker.from_shape(st.shape))
+      zero_value = base.dtype.np(0).item()
+      zero = const(zero_value, base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)), zero_value)
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
   return Kernel(tuple(ops)), tuple(inputs), tuple(args)
 
 
+def _structure(outs):
+  """Unrealized bases reachable from outs (dependencies first), the leaves they read, and a key that is equal for two
+  graphs that differ only in their leaves' data and constants' values (equal constants stay equal)."""
+  order, leaves, ref, stack = [], [], {}, [(b, False) for b in outs]
+  while stack:
+    base, children_done = stack.pop()
+    if children_done:
+      ref[base] = ("node", len(order))
+      order.append(base)
+    elif base not in ref and _is_leaf(base):
+      ref[base] = ("leaf", len(leaves))
+      leaves.append(base)
+    elif base not in ref:
+      ref[base] = None  # on the stack
+      stack.append((base, True))
+      stack.extend((src.base, False) for src in base.srcs)
+  classes = {}
+  leaf_parts = tuple((leaf.dtype, leaf.device, classes.setdefault((str(leaf.arg), leaf.dtype), len(classes)))
+                     if leaf.op is LoadOps.CONST else (leaf.dtype, leaf.device, leaf.shape) for leaf in leaves)
+  node_parts = tuple((b.op, b.arg, b.dtype, b.device, b.shape, tuple((ref[src.base], src.st) for src in b.srcs)) for b in order)
+  return order, leaves, ref, (node_parts, leaf_parts, tuple(ref[b] for b in outs))
+
+
 def create_schedule(outs):
-  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
-  kernel_roots = _choose_kernels(outs)
-  realize = set(kernel_roots)
-  return [ScheduleItem(kernel, base, inputs, args) for base in kernel_roots for kernel, inputs, args in [_lower(base, realize)]]
+  """A ScheduleItem for every kernel needed to realize outs, in dependency order. A graph whose structure was seen
+  before reuses that plan: only its buffers and constants are new."""
+  order, leaves, ref, key = _structure(outs)
+  plan = _plans.get(key)
+  if plan is None:
+    if len(_plans) > 4096: _plans.clear()
+    kernel_roots = _choose_kernels(outs)
+    realize = set(kernel_roots)
+    lowered = [(base, *_lower(base, realize)) for base in kernel_roots]
+    plan = _plans[key] = [(kernel, ref[base], [ref[b] for b in inputs], [ref[a] if isinstance(a, LazyBuffer) else ("value", a) for a in args])
+                          for base, kernel, inputs, args in lowered]
+  pick = {"node": order, "leaf": leaves}
+  return [ScheduleItem(kernel, pick[out[0]][out[1]], tuple(pick[kind][i] for kind, i in inputs),
+                       tuple(value if kind == "value" else pick[kind][value].arg for kind, value in args)) for kernel, out, inputs, args in plan]
 
 
 def _kernel_cost(kernel, inputs, out):
