@@ -27,22 +27,6 @@ capture = []  # while a TinyJit captures: a list that receives (runner, out base
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
 
 
-def _toposort(outs):
-  """Unrealized bases reachable from outs, dependencies first, with the distinct consumers and views of each."""
-  order, consumers, views, seen, stack = [], {}, {}, set(), [(b, False) for b in outs]
-  while stack:
-    base, children_done = stack.pop()
-    if children_done: order.append(base); continue
-    if base in seen or _is_leaf(base): continue
-    seen.add(base)
-    stack.append((base, True))
-    for src in base.srcs:
-      consumers.setdefault(src.base, set()).add(base)
-      views.setdefault(src.base, set()).add(src)
-      stack.append((src.base, False))
-  return order, consumers, views
-
-
 def _same_order(st, base):
   """True when st reads all of base row-major: a reshape at most, so the linear index is unchanged."""
   return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))
@@ -55,9 +39,14 @@ def _inlinable(view, has_reduce, consumers, views, realize):
   return not view.st.expands
 
 
-def _choose_kernels(outs):
-  """Decide which bases get a kernel (are realized); everything else is inlined into its consumer."""
-  order, consumers, views = _toposort(outs)
+def _choose_kernels(outs, order):
+  """Decide which of the unrealized bases in order (dependencies first) get a kernel (are realized); everything else
+  is inlined into its consumer."""
+  consumers, views = {}, {}  # the distinct consumers and views of each base
+  for base in order:
+    for src in base.srcs:
+      consumers.setdefault(src.base, set()).add(base)
+      views.setdefault(src.base, set()).add(src)
   realize, has_reduce = {b for b in outs if not _is_leaf(b)}, {}
   for base in order:
     if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory
@@ -182,7 +171,7 @@ def create_schedule(outs):
   plan = _plans.get(key)
   if plan is None:
     if len(_plans) > 4096: _plans.clear()
-    kernel_roots = _choose_kernels(outs)
+    kernel_roots = _choose_kernels(outs, order)
     realize = set(kernel_roots)
     lowered = [(base, *_lower(base, realize)) for base in kernel_roots]
     plan = _plans[key] = [(kernel, ref[base], [ref[b] for b in inputs], [ref[a] if isinstance(a, LazyBuffer) else ("value", a) for a in args])
