@@ -1,0 +1,277 @@
+"""Every fusion rule in schedule.py's module docstring, each with its negation: how many kernels a graph takes, and that
+its values match NumPy in float64 whatever the grouping. When the scheduler's rules change, its docstring and these
+tests change together."""
+import numpy as np
+import pytest
+from minigrad import Device, GlobalCounters, Tensor
+from minigrad.schedule import CHEAP_OPS
+from helpers import assert_close, rand
+
+
+def kernels_to_realize(*tensors):
+    """How many kernels realizing `tensors` runs (their inputs are realized beforehand)."""
+    GlobalCounters.reset()
+    Tensor.realize(*tensors)
+    return GlobalCounters.kernel_count
+
+
+def inputs(device, *shapes):
+    """Realized float32 inputs, one per shape, and their float64 copies for the NumPy reference."""
+    arrays = [rand(*shape, seed=i).astype(np.float32) for i, shape in enumerate(shapes)]
+    return [Tensor(a, device=device).realize() for a in arrays], [a.astype(np.float64) for a in arrays]
+
+
+def check(out, expected, kernels, rtol=1e-5, atol=1e-6):
+    """`out` is computed in exactly `kernels` kernels and matches the float64 reference."""
+    assert kernels_to_realize(out) == kernels
+    assert_close(out.numpy(), expected, rtol, atol)
+
+
+def compiled_so_far(device):
+    """Kernels `device` has built in this process: CL's compile counter, or the NUMPY backend's prepared runners."""
+    if device == "CL": return GlobalCounters.compile_count
+    return len(Device[device].runners)
+
+
+def chain(t, length):
+    """`length` cheap elementwise ops (alternately + 0.25 and * 0.5), each one op of the scheduler's cost."""
+    for i in range(length): t = t * 0.5 if i % 2 else t + 0.25
+    return t
+
+
+def chain_ref(a, length):
+    for i in range(length): a = a * 0.5 if i % 2 else a + 0.25
+    return a
+
+
+# ---- a base with one consumer reading it through one view that repeats nothing is inlined
+
+def test_elementwise_chain_with_one_consumer_is_one_kernel(device):
+    (x, y), (a, b) = inputs(device, (5, 7), (5, 7))
+    check(((x * y).exp() + 1).log() - y, np.log(np.exp(a * b) + 1) - b, 1)
+
+
+def test_permuted_flipped_and_shrunk_views_of_an_op_are_inlined(device):
+    (x, y), (a, b) = inputs(device, (5, 7), (4, 5))
+    check(x.exp().T[1:5, ::-1] * y, np.exp(a).T[1:5, ::-1] * b, 1)
+
+
+def test_base_with_consumers_in_two_kernels_gets_its_own(device):
+    """exp(x) feeds two reduces, each its own kernel: computed once and stored, so 3 kernels."""
+    (x,), (a,) = inputs(device, (6, 9))
+    shared = (x * 2).exp()
+    rows, cols = shared.sum(1), shared.sum(0)
+    assert kernels_to_realize(rows, cols) == 3
+    assert_close(rows.numpy(), np.exp(a * 2).sum(1), 1e-5)
+    assert_close(cols.numpy(), np.exp(a * 2).sum(0), 1e-5)
+
+
+def test_base_with_elementwise_consumers_in_two_outputs_gets_its_own(device):
+    (x,), (a,) = inputs(device, (6, 9))
+    shared = (x * 2).exp()
+    doubled, sine = shared * 3, shared.sin()
+    assert kernels_to_realize(doubled, sine) == 3
+    assert_close(doubled.numpy(), np.exp(a * 2) * 3, 1e-5)
+    assert_close(sine.numpy(), np.sin(np.exp(a * 2)), 1e-5, 1e-5)
+
+
+def test_base_read_through_two_views_gets_its_own_kernel(device):
+    """exp(x) + exp(x).T would compute exp twice per element if inlined through both views."""
+    (x,), (a,) = inputs(device, (6, 6))
+    shared = x.exp()
+    check(shared + shared.T, np.exp(a) + np.exp(a).T, 2)
+
+
+def test_base_read_twice_through_the_same_view_is_inlined(device):
+    (x,), (a,) = inputs(device, (6, 6))
+    shared = x.exp()
+    check(shared * shared + shared, np.exp(a) ** 2 + np.exp(a), 1)
+
+
+# ---- padding: an inlined view that reads padding reads 0 there, whatever the op maps 0 to
+
+def test_exp_read_through_padding_reads_zero_in_the_padding(device):
+    (x,), (a,) = inputs(device, (3, 4))
+    check(x.exp().pad(((1, 2), (0, 3))), np.pad(np.exp(a), ((1, 2), (0, 3))), 1)
+
+
+def test_padded_op_mapping_zero_to_nonzero_inside_a_bigger_fused_expression(device):
+    """cos(0) = 1 and exp(0) = 1: the padding must still read 0 before the outer ops, all in one kernel."""
+    (x, y), (a, b) = inputs(device, (3, 4), (5, 6))
+    out = ((x.cos() + x.exp()).pad(((2, 0), (1, 1))) * 3 + y).exp()
+    check(out, np.exp(np.pad(np.cos(a) + np.exp(a), ((2, 0), (1, 1))) * 3 + b), 1)
+
+
+def test_padded_op_summed_counts_zero_for_the_padding(device):
+    """The padding of exp(x) adds 0, not exp(0) = 1, to a sum that fuses with it."""
+    (x,), (a,) = inputs(device, (3, 4))
+    out = x.exp().pad(((2, 3), (1, 0))).sum(0)
+    check(out, np.pad(np.exp(a), ((2, 3), (1, 0))).sum(0), 1)
+
+
+def test_pad_value_of_an_op_reads_the_value(device):
+    (x,), (a,) = inputs(device, (3, 4))
+    check(x.exp().pad(((1, 1), (2, 0)), value=-2.5) * 2, np.pad(np.exp(a), ((1, 1), (2, 0)), constant_values=-2.5) * 2, 1)
+
+
+def test_padded_then_shrunk_view_of_an_op_reads_zero_where_it_lies_in_padding(device):
+    (x,), (a,) = inputs(device, (3, 4))
+    out = x.exp().pad(((2, 2), (2, 2)))[1:6, 0:3] + 1
+    check(out, np.pad(np.exp(a), ((2, 2), (2, 2)))[1:6, 0:3] + 1, 1)
+
+
+def test_padding_of_padding_reads_zero_in_both(device):
+    (x,), (a,) = inputs(device, (2, 3))
+    out = (x.exp().pad(((1, 0), (0, 1))) + 1).pad(((0, 2), (1, 0))).exp()
+    check(out, np.exp(np.pad(np.pad(np.exp(a), ((1, 0), (0, 1))) + 1, ((0, 2), (1, 0)))), 1)
+
+
+def test_reduce_read_through_a_pad_is_its_own_kernel(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x.sum(1).pad(((1, 2),)).exp(), np.exp(np.pad(a.sum(1), (1, 2))), 2)
+
+
+# ---- expand: a base read through an expand is not inlined, except a cheap chain into a kernel without a reduce
+
+def test_reduce_read_through_an_expand_is_its_own_kernel(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x - x.max(1, keepdim=True), a - a.max(1, keepdims=True), 2)
+
+
+def test_cheap_chain_broadcast_into_an_elementwise_kernel_is_recomputed(device):
+    (x, bias), (a, b) = inputs(device, (5, 6), (6,))
+    check(x * bias.sigmoid(), a / (1 + np.exp(-b)), 1)
+
+
+@pytest.mark.parametrize("length", [CHEAP_OPS - 1, CHEAP_OPS])
+def test_chain_of_at_most_cheap_ops_broadcast_is_inlined(device, length):
+    (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
+    check(x + chain(row, length), a + chain_ref(r, length), 1)
+
+
+@pytest.mark.parametrize("length", [CHEAP_OPS + 1, 2 * CHEAP_OPS])
+def test_chain_of_more_than_cheap_ops_broadcast_is_its_own_kernel(device, length):
+    (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
+    check(x + chain(row, length), a + chain_ref(r, length), 2)
+
+
+def test_expensive_chain_broadcast_after_a_movement_is_its_own_kernel(device):
+    (x, column), (a, c) = inputs(device, (5, 6), (5,))
+    out = x * chain(column.exp(), CHEAP_OPS + 1).reshape(5, 1)
+    check(out, a * chain_ref(np.exp(c), CHEAP_OPS + 1).reshape(5, 1), 2)
+
+
+def test_cheap_chain_broadcast_into_a_reduce_is_its_own_kernel(device):
+    (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
+    check((x * row.exp()).sum(1), (a * np.exp(r)).sum(1), 2)
+
+
+def test_cheap_chain_broadcast_to_two_kernels_is_stored(device):
+    (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
+    shared = row.exp()
+    first, second = x * shared, x.sum(1, keepdim=True) + shared  # kernels: exp, the sum, first, second
+    assert kernels_to_realize(first, second) == 4
+    assert_close(first.numpy(), a * np.exp(r), 1e-5)
+    assert_close(second.numpy(), a.sum(1, keepdims=True) + np.exp(r), 1e-5)
+
+
+# ---- one reduce per kernel, with the elementwise ops before it and those after it that read it in order
+
+def test_reduce_with_ops_before_and_after_in_row_order_is_one_kernel(device):
+    (x, y), (a, b) = inputs(device, (4, 10), (4, 10))
+    out = ((x * y).exp().sum(1).reshape(2, 2) * 2 + 1).sqrt()
+    check(out, np.sqrt(np.exp(a * b).sum(1).reshape(2, 2) * 2 + 1), 1)
+
+
+def test_reduce_over_a_permuted_op_is_one_kernel(device):
+    (x,), (a,) = inputs(device, (4, 10))
+    check(x.exp().T.sum(1), np.exp(a).T.sum(1), 1)
+
+
+def test_reduce_output_read_out_of_row_order_is_its_own_kernel(device):
+    (x,), (a,) = inputs(device, (2, 3, 10))
+    check(x.sum(2).T + 1, a.sum(2).T + 1, 2)
+
+
+def test_reduce_of_a_reduce_is_two_kernels(device):
+    (x,), (a,) = inputs(device, (4, 10))
+    check(x.max(1).sum(), a.max(1).sum(), 2)
+
+
+def test_two_reduces_in_one_expression_are_two_kernels(device):
+    (x, y), (a, b) = inputs(device, (4, 10), (3, 7))
+    check(x.sum() * y.max(), a.sum() * b.max(), 2)
+
+
+def test_softmax_is_four_kernels(device):
+    """max; exp(x - max), stored because the sum and the division read it in two kernels; the sum; the division."""
+    (x,), (a,) = inputs(device, (4, 10))
+    expected = np.exp(a - a.max(1, keepdims=True))
+    check(x.softmax(1), expected / expected.sum(1, keepdims=True), 4)
+
+
+# ---- a reduce-free base that all consumers read in one kernel through one view is computed once there
+
+def test_base_read_by_two_consumers_in_one_kernel_is_computed_once(device):
+    (x,), (a,) = inputs(device, (6, 9))
+    shared = (x * 2).exp()
+    check(shared * 3 + shared.sin(), np.exp(a * 2) * 3 + np.sin(np.exp(a * 2)), 1, atol=1e-5)
+    assert GlobalCounters.global_ops == 5 * a.size  # mul, exp, mul, sin, add: exp(2x) is not computed twice
+
+
+def test_relu_of_a_chain_computes_the_chain_once(device):
+    (x,), (a,) = inputs(device, (8, 9))
+    out = ((x * 2 + 1).exp().log() * x).relu()
+    check(out, np.maximum(np.log(np.exp(a * 2 + 1)) * a, 0), 1, atol=1e-5)
+
+
+# ---- contiguous() gets memory
+
+def test_contiguous_of_an_op_gets_its_own_kernel(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x.exp().contiguous() * 2, np.exp(a) * 2, 2)
+
+
+def test_contiguous_of_a_view_gets_its_own_kernel(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x.T.contiguous() * 2, a.T * 2, 2)
+
+
+def test_without_contiguous_the_same_graph_is_one_kernel(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x.T.exp() * 2, np.exp(a.T) * 2, 1)
+
+
+def test_contiguous_of_a_realized_buffer_runs_nothing(device):
+    (x,), (a,) = inputs(device, (4, 6))
+    check(x.contiguous(), a, 0)
+
+
+# ---- scalars and view offsets are kernel arguments: changing them compiles nothing
+
+def test_a_new_python_scalar_compiles_nothing(device):
+    (x,), (a,) = inputs(device, (5, 11))
+    assert_close((x * 2.5 - 1.25).exp().numpy(), np.exp(a * 2.5 - 1.25), 1e-5)
+    before = compiled_so_far(device)
+    for scale, shift in [(3.75, 0.5), (-1.0, 2.0), (0.0, -7.0)]:
+        assert_close((x * scale - shift).exp().numpy(), np.exp(a * scale - shift), 1e-5)
+    assert compiled_so_far(device) == before
+
+
+def test_a_new_slice_offset_compiles_nothing(device):
+    (x,), (a,) = inputs(device, (6, 13))
+    assert_close((x[1:4, 2:9] * 3).numpy(), a[1:4, 2:9] * 3, 1e-6)
+    before = compiled_so_far(device)
+    for rows, cols in [(slice(2, 5), slice(4, 11)), (slice(3, 6), slice(6, 13)), (slice(1, 4), slice(1, 8))]:
+        assert_close((x[rows, cols] * 3).numpy(), a[rows, cols] * 3, 1e-6)
+    assert compiled_so_far(device) == before
+
+
+def test_a_new_kernel_structure_compiles_once(device):
+    """The counter the two tests above read does move: a graph of a new structure builds one kernel, then reuses it."""
+    (x,), (a,) = inputs(device, (3, 29))
+    before = compiled_so_far(device)
+    assert_close(((x.sin() + 2).sqrt() * x.exp()).numpy(), np.sqrt(np.sin(a) + 2) * np.exp(a), 1e-5)
+    assert compiled_so_far(device) == before + 1
+    assert_close(((x.sin() + 2).sqrt() * x.exp()).numpy(), np.sqrt(np.sin(a) + 2) * np.exp(a), 1e-5)
+    assert compiled_so_far(device) == before + 1
