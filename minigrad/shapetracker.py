@@ -2,7 +2,8 @@
 
 A View is an affine map (strides, offset) plus an optional mask of valid ranges (outside it reads 0, which is how
 pad works without copying). A reshape that no single View can express pushes a new View: views[i+1] then indexes
-the contiguous layout of views[i].shape, and views[0] indexes the buffer itself.
+the contiguous layout of views[i].shape, and views[0] indexes the buffer itself. Every op keeps the masks exact, and
+a view lying wholly in padding points at no memory at all, so no valid position ever maps outside its buffer.
 """
 from __future__ import annotations
 from dataclasses import dataclass
@@ -21,22 +22,27 @@ def strides_for(shape):
   return tuple(strides)
 
 
-def _reshape_strides(shape, strides, new_shape):
-  """Strides that let new_shape read the same elements, or None when the old dims cannot be merged that way."""
-  old = [(size, stride) for size, stride in zip(shape, strides) if size != 1]
+def _reshape_strides(shape, strides, mask, new_shape):
+  """(strides, mask) that let new_shape read the same elements, or None when no single View can: the old dims of a
+  group cannot be merged, or its valid elements are not whole rows of its outermost new dim."""
+  old = [(size, stride, m) for size, stride, m in zip(shape, strides, mask) if size != 1]
   new = [size for size in new_shape if size != 1]
-  out, oi, ni = [], 0, 0
+  out, out_mask, oi, ni = [], [], 0, 0
   while oi < len(old) and ni < len(new):
     oj, nj, osize, nsize = oi + 1, ni + 1, old[oi][0], new[ni]
     while osize != nsize:  # grow whichever group is smaller until both cover the same elements
       if osize < nsize: osize, oj = osize * old[oj][0], oj + 1
       else: nsize, nj = nsize * new[nj], nj + 1
     if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None
+    # valid: rows lo..hi of the outermost old dim, the inner old dims whole; as whole rows of the outermost new dim
+    (lo, hi), old_row, new_row = old[oi][2], osize // old[oi][0], nsize // new[ni]
+    if any(old[k][2] != (0, old[k][0]) for k in range(oi + 1, oj)) or lo * old_row % new_row or hi * old_row % new_row: return None
+    out_mask += [(lo * old_row // new_row, hi * old_row // new_row)] + [(0, new[k]) for k in range(ni + 1, nj)]
     stride, group = old[oj - 1][1], []
     for k in reversed(range(ni, nj)): group, stride = [stride] + group, stride * new[k]
     out, oi, ni = out + group, oj, nj
-  rest = iter(out)
-  return tuple(0 if size == 1 else next(rest) for size in new_shape)
+  rest, rest_mask = iter(out), iter(out_mask)  # size-1 dims are valid: the view is not all padding
+  return tuple(0 if size == 1 else next(rest) for size in new_shape), tuple((0, 1) if size == 1 else next(rest_mask) for size in new_shape)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,18 @@ class View:
   strides: Tuple[int, ...]
   offset: int = 0
   mask: Optional[Tuple[Tuple[int, int], ...]] = None  # per dim, the [start, end) that reads memory
+
+  def __post_init__(self):
+    # Canonical forms, so that every op stays simple: a view of no elements is contiguous; a view lying wholly in
+    # padding has all its ranges empty and points at nothing (offset 0, strides 0); a mask that hides nothing is None.
+    if 0 in self.shape: self._canonical(strides_for(self.shape), 0, None)
+    elif self.mask and any(lo >= hi for lo, hi in self.mask): self._canonical((0,) * len(self.shape), 0, ((0, 0),) * len(self.shape))
+    elif self.mask is not None and all(m == (0, size) for m, size in zip(self.mask, self.shape)): self._canonical(self.strides, self.offset, None)
+
+  def _canonical(self, strides, offset, mask):
+    object.__setattr__(self, "strides", strides)
+    object.__setattr__(self, "offset", offset)
+    object.__setattr__(self, "mask", mask)
 
   def __hash__(self): return self._hash  # views are hashed often (graph and kernel caches): compute it once
 
@@ -55,6 +73,11 @@ class View:
   def contiguous(shape): return View(tuple(shape), strides_for(shape))
 
   @cached_property
+  def all_padding(self):
+    """True when the mask leaves no position valid (canonically: every range is (0, 0))."""
+    return self.mask is not None and any(lo >= hi for lo, hi in self.mask)
+
+  @cached_property
   def is_contiguous(self): return self.offset == 0 and self.mask is None and self.strides == strides_for(self.shape)
 
   def permute(self, order):
@@ -63,16 +86,13 @@ class View:
 
   def expand(self, new_shape):
     strides = tuple(0 if old != new else st for old, new, st in zip(self.shape, new_shape, self.strides))
-    mask = None
-    if self.mask: mask = tuple(m if old == new else ((0, new) if m == (0, 1) else (0, 0)) for m, old, new in zip(self.mask, self.shape, new_shape))
+    # an expanded dim had size 1: valid, or empty when the whole view is padding
+    mask = tuple(m if old == new else (0, new if m == (0, 1) else 0) for m, old, new in zip(self.mask, self.shape, new_shape)) if self.mask else None
     return View(tuple(new_shape), strides, self.offset, mask)
 
   def shrink(self, bounds):
     offset = self.offset + sum(start * st for (start, _), st in zip(bounds, self.strides))
-    mask = None
-    if self.mask:
-      clipped = [(max(ms, s), min(me, e)) for (ms, me), (s, e) in zip(self.mask, bounds)]
-      mask = tuple((lo - s, hi - s) if lo < hi else (0, 0) for (lo, hi), (s, _) in zip(clipped, bounds))
+    mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(self.mask, bounds)) if self.mask else None
     return View(tuple(e - s for s, e in bounds), self.strides, offset, mask)
 
   def pad(self, pads):
@@ -88,16 +108,11 @@ class View:
     return View(self.shape, strides, offset, mask)
 
   def reshape(self, new_shape) -> Optional[View]:
-    if self.is_contiguous or prod(self.shape) == 0: return View.contiguous(new_shape)
-    if self.mask and [s for s in self.shape if s != 1] != [s for s in new_shape if s != 1]: return None
-    strides = _reshape_strides(self.shape, self.strides, new_shape)
-    if strides is None: return None
-    mask = None
-    if self.mask:  # only size-1 dims come or go here, so the other dims keep their ranges
-      kept = iter(m for m, size in zip(self.mask, self.shape) if size != 1)
-      ones_valid = all(m == (0, 1) for m, size in zip(self.mask, self.shape) if size == 1)
-      mask = tuple((0, 1 if ones_valid else 0) if size == 1 else next(kept) for size in new_shape)
-    return View(tuple(new_shape), strides, self.offset, mask)
+    if self.is_contiguous: return View.contiguous(new_shape)  # a view of no elements is contiguous too
+    if self.all_padding:  # reads nothing in any shape, but a 0-d view has no range to say so
+      return View(tuple(new_shape), (0,) * len(new_shape), 0, ((0, 0),) * len(new_shape)) if new_shape else None
+    found = _reshape_strides(self.shape, self.strides, self.mask or tuple((0, size) for size in self.shape), new_shape)
+    return None if found is None else View(tuple(new_shape), found[0], self.offset, found[1])
 
 
 @dataclass(frozen=True)
@@ -121,8 +136,14 @@ class ShapeTracker:
 
   @cached_property
   def expands(self):
-    """True when some element of the buffer is read more than once (a stride-0 dim of size > 1)."""
-    return any(st == 0 and size > 1 for v in self.views for size, st in zip(v.shape, v.strides))
+    """True when some element of the buffer is read more than once: a stride-0 dim with more than one valid position
+    (a padded size-1 dim reads its one element once)."""
+    return any(st == 0 and hi - lo > 1 for v in self.views for (lo, hi), st in zip(v.mask or [(0, s) for s in v.shape], v.strides))
+
+  @cached_property
+  def all_padding(self):
+    """True when no position is valid under every mask: the view reads as 0 and needs no memory."""
+    return any(v.all_padding for v in self.views)
 
   @cached_property
   def masked(self): return any(v.mask is not None for v in self.views)
