@@ -1,0 +1,405 @@
+"""Kernels as C-style source: one renderer for every C-like kernel language. A Dialect holds the few facts that tell
+the languages apart; a Shape holds what the device reports, and each kernel's shape is chosen from it. A runtime
+(backend_cl.py for OpenCL) builds the source and launches it.
+
+- Elementwise: each work-item computes `width` consecutive outputs as one vector (on a CPU, exp and log are only fast
+  on vector types; width is the device's preferred float vector width), then one work-item does the scalar tail.
+  GPUs: width 1 and work-groups of GPU_GROUP.
+- Reduce: on a GPU `lanes` work-items share a row, reading it interleaved (neighbours read neighbouring words) and
+  combining through a tree in local memory; on a CPU one work-item walks a row with a vector loop. When there are too
+  few rows to fill the device, each row is cut into `parts` reduced side by side into a scratch buffer, and a second
+  kernel reduces the parts. Float sums are compensated (Kahan), so a float32 sum of any length stays accurate.
+- Matmul (a sum of a product, Kernel.product_summed_by, whose loads broadcast the matmul way): CPUs accumulate a tile
+  of outputs in vector registers; GPUs stage TILE-deep tiles of both operands in local memory, and each work-item
+  accumulates a block of outputs in registers.
+Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
+as zero. Indices are 64-bit when a size needs it. With Shape.check_bounds every read checks its index first.
+"""
+from typing import NamedTuple, Optional, Tuple
+from minigrad.dtype import dtypes
+from minigrad.helpers import prod
+from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
+from minigrad.shapetracker import strides_for
+
+
+class Dialect(NamedTuple):
+  """The facts that tell one C-like kernel language from another."""
+  kernel: str      # declares a kernel function
+  buffer: str      # qualifies a pointer to device memory
+  shared: str      # qualifies memory shared by a work-group
+  barrier: str     # waits for the whole work-group, making its shared writes visible
+  group_id: str    # the work-group's index along dim {0} (0, 1, 2) or {1} (x, y, z)
+  local_id: str    # the work-item's index in its work-group, same placeholders
+  half_load: str   # a float read from half storage: {0} buffer, {1} index
+  half_store: str  # a float written to half storage: {0} buffer, {1} index, {2} value
+  vectors: bool    # OpenCL C's vector types and built-ins (floatN, vloadN, convert_floatN, select)
+  fp64: str        # the line a source that uses double starts with
+
+
+OPENCL = Dialect("__kernel void", "__global", "__local", "barrier(CLK_LOCAL_MEM_FENCE);", "get_group_id({0})", "get_local_id({0})",
+                 "vload_half({1}, {0})", "vstore_half({2}, {1}, {0});", True, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n")
+
+
+class Shape(NamedTuple):
+  """What kernel shapes are chosen from: the device's kind and limits, and whether every read checks its index."""
+  gpu: bool
+  width: int  # floats per vector in elementwise kernels and CPU reduce and matmul loops
+  compute_units: int
+  max_group: int  # work-items in a work-group
+  local_memory: int  # bytes of local memory per work-group
+  check_bounds: bool
+
+
+class Program(NamedTuple):
+  """The rendered source; its launches in order as (function name, global size, local size); the bytes of scratch
+  memory a reduce cut into parts passes between its two functions; and the C type of indices and offsets."""
+  source: str
+  launches: Tuple[Tuple[str, tuple, tuple], ...]
+  scratch_bytes: int
+  index_type: str
+
+
+GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes)
+MATMUL_ROWS, MATMUL_GROUP = (4, 2, 1), 4  # CPU matmul: rows of a per work-item (the first that divides m), work-group side
+TILE = 16        # GPU matmul: TILE x TILE work-items per group, TILE steps of k per staged tile
+LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
+COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
+STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
+TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.LOG: "log({0})",
+             UnaryOps.SIN: "sin({0})", UnaryOps.SQRT: "sqrt({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
+             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}"}
+
+
+def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"
+def convert(ctype, expr, width): return f"({ctype})({expr})" if width == 1 else f"convert_{ctype}{width}({expr})"
+def ceil_div(a, b): return -(-a // b)
+def tracker(op): return op.arg if op.op is KernelOps.VALID else op.arg.st
+
+
+def maximum(a, b, dtype, width):
+  """The larger of two named values; NaN on either side wins, as in NumPy (C's fmax drops it)."""
+  if not dtype.is_float: return f"max({a}, {b})"
+  return f"({a} != {a} || {a} > {b} ? {a} : {b})" if width == 1 else f"select({b}, {a}, {a} != {a} | {a} > {b})"
+
+
+def accumulate(reduce, acc, value, width):
+  """C that folds `value` into `acc`. A float sum carries its rounding error in acc_err and feeds it back (Kahan);
+  where the running sum is not finite the error is dropped, so inf and NaN come out as in an exact sum."""
+  if reduce.op is ReduceOps.MAX: return f"{acc} = {maximum(acc, value, reduce.dtype, width)};"
+  if not reduce.dtype.is_float: return f"{acc} += {value};"
+  ctype = vector_type(COMPUTE[reduce.dtype.name], width)
+  error = f"isfinite(sum) ? (sum - {acc}) - y : 0" if width == 1 else f"select(({ctype})(0), (sum - {acc}) - y, isfinite(sum))"
+  return f"{{ {ctype} y = {value} - {acc}_err, sum = {acc} + y; {acc}_err = {error}; {acc} = sum; }}"
+
+
+def matmul_axes(kernel):
+  """(a, b, m, n, k) when the kernel sums, over one axis k, the product of two float32 loads of single unmasked
+  views where a alone varies along m and b alone along n (b is the one read as vectors), else None."""
+  reduce = kernel.reduce
+  product = kernel.product_summed_by(reduce)
+  if product is None or len(reduce.arg) != 1 or reduce.dtype != dtypes.float32: return None
+  loads = [kernel.ops[s] for s in product.srcs]
+  if any(op.op is not KernelOps.LOAD or op.dtype != dtypes.float32 or len(op.arg.st.views) > 1 or op.arg.st.masked for op in loads):
+    return None
+  k, shape, candidates = reduce.arg[0], product.shape, []
+  for a, b in (loads, loads[::-1]):
+    sa, sb = a.arg.st.views[0].strides, b.arg.st.views[0].strides
+    ms = [d for d in range(len(shape)) if d != k and sb[d] == 0 and sa[d] != 0 and shape[d] > 1]
+    ns = [d for d in range(len(shape)) if d != k and sa[d] == 0 and sb[d] != 0 and shape[d] % 4 == 0]
+    if ms and ns: candidates.append((any(sb[d] == 1 for d in ns), a, b, ms[-1], min(ns, key=lambda d: (sb[d] != 1, -d)), k))
+  return max(candidates, key=lambda c: c[0])[1:] if candidates else None
+
+
+class Renderer:
+  """Turns one Kernel into a Program, for a dialect and a device shape."""
+  def __init__(self, kernel, dialect, shape):
+    self.kernel, self.ops, self.dialect, self.shape, self.names = kernel, kernel.ops, dialect, shape, {}
+    self.aligned = True  # vectors start at multiples of their width in the linear order (false in a reduce row of odd size)
+    reach = [prod(op.shape) for op in self.ops] + [prod(v.shape) + abs(v.offset) + sum(abs(st) * size for st, size in zip(v.strides, v.shape))
+                                                   for op in self.ops if op.op in LEAVES for v in tracker(op).views]
+    self.int = "long" if max(reach) >= 2**31 else "int"  # int indices are faster, but wrap past 2**31
+
+  def ids(self, template, dim): return f"({self.int}){template.format(dim, 'xyz'[dim])}"
+  def global_id(self, dim, local): return f"{self.ids(self.dialect.group_id, dim)} * {local} + {self.ids(self.dialect.local_id, dim)}"
+  def offset(self, op): return f"arg{op.arg.offset_slot}" if op.op is KernelOps.LOAD and op.arg.offset_slot is not None else None
+
+  def index(self, i, st, lin, offset=None):
+    """(lines, expression): the buffer index of linear index `lin` read through st (plus `offset`, an argument, in
+    the buffer's own view); the lines also set x{i}_ok, inside every mask, when st is masked. Each later view indexes
+    the row-major layout of the view before it."""
+    if st.contiguous: return [], lin if offset is None else f"{lin} + {offset}"
+    lines = [f"{self.int} x{i} = {lin};"] + ([f"int x{i}_ok = 1;"] if st.masked else [])
+    for depth, view in reversed(list(enumerate(st.views))):
+      terms, checks = [str(view.offset)] + ([offset] if offset and depth == 0 else []), []
+      for size, stride, step, (lo, hi) in zip(view.shape, view.strides, strides_for(view.shape), view.mask or [(0, s) for s in view.shape]):
+        coordinate = f"(x{i} / {step} % {size})" if size != 1 else "0"
+        if stride and size != 1: terms.append(f"{coordinate} * {stride}")
+        if (lo, hi) != (0, size): checks.append(f"{coordinate} >= {lo} && {coordinate} < {hi}")
+      if checks: lines.append(f"x{i}_ok = x{i}_ok && {' && '.join(checks)};")
+      lines.append(f"x{i} = {' + '.join(terms)};")
+    return lines, f"x{i}"
+
+  def read(self, op, index, width=1):
+    """A leaf's value at buffer index `index` in its compute type (`width` consecutive ones as a vector)."""
+    if op.op is KernelOps.CONST: return f"arg{op.arg.slot}"
+    if op.op is KernelOps.VALID: return "1"
+    buffer = f"in{op.arg.index}"
+    if self.shape.check_bounds: index = f"in_bounds({index}, {width}, size{op.arg.index}, {op.arg.index}, bounds_error)"
+    if width > 1 and op.dtype == dtypes.float16: return f"vload_half{width}(0, {buffer} + {index})"
+    if width > 1: return convert("int", f"vload{width}(0, {buffer} + {index})", width) if op.dtype == dtypes.bool else f"vload{width}(0, {buffer} + {index})"
+    if op.dtype == dtypes.float16: return self.dialect.half_load.format(buffer, index)
+    return f"(int){buffer}[{index}]" if op.dtype == dtypes.bool else f"{buffer}[{index}]"
+
+  def leaf(self, i, op, lin):
+    """(lines, scalar expression) reading a LOAD, CONST or VALID at linear index `lin`."""
+    st = tracker(op)
+    if op.op is not KernelOps.LOAD and not st.masked: return [], self.read(op, None)
+    lines, index = self.index(i, st, lin, self.offset(op))
+    if op.op is KernelOps.VALID: return lines, f"x{i}_ok"
+    return lines, f"(x{i}_ok ? {self.read(op, index)} : 0)" if st.masked else self.read(op, index)
+
+  def vector_leaf(self, i, op, base, width):
+    """Lines that set v{i} to `width` consecutive elements. When they cannot cross a row of a single unmasked view,
+    they are one vector load, one broadcast value or a strided gather; otherwise each lane walks the views itself."""
+    ctype, st = COMPUTE[op.dtype.name], tracker(op)
+    vector, view = f"{ctype}{width}", st.views[0]
+    if op.op is not KernelOps.LOAD and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
+    in_one_row = self.aligned and op.op is KernelOps.LOAD and len(st.views) == 1 and not view.mask and view.shape[-1] % width == 0
+    if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
+      lines, index = self.index(i, st, base, self.offset(op))
+      if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
+      return lines + [f"{vector} v{i} = {self.read(op, index, width)};"]
+    if in_one_row:  # one index computation, then a fixed stride between lanes
+      lines, index = self.index(i, st, base, self.offset(op))
+      lane_lines, value = [], self.read(op, f"{index} + lane * {view.strides[-1]}")
+    else: lines, (lane_lines, value) = [], self.leaf(i, op, f"{base} + lane")
+    return lines + [f"{ctype} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *lane_lines, f"g{i}[lane] = {value};",
+                    "}", f"{vector} v{i} = vload{width}(0, g{i});"]
+
+  def expression(self, op, srcs, width):
+    """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
+    negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
+    if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
+    if op.op is UnaryOps.CAST and op.dtype == dtypes.float16: return f"round_half{width if width > 1 else ''}({convert('float', srcs[0], width)})"
+    if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
+    if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ):
+      return convert("int", f"{negate}({srcs[0]} {'<' if op.op is BinaryOps.CMPLT else '=='} {srcs[1]})", width)
+    if op.op is TernaryOps.WHERE and width == 1: return f"({srcs[0]} ? {srcs[1]} : {srcs[2]})"
+    if op.op is TernaryOps.WHERE:  # select() picks by the top bit of a mask as wide as the values
+      return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
+    if op.op is BinaryOps.MAX: return maximum(*srcs, op.dtype, width)
+    if op.op is UnaryOps.RECIP: return f"({COMPUTE[op.dtype.name]})1 / {srcs[0]}"
+    return TEMPLATES[op.op].format(*srcs)
+
+  def nodes(self, ids, lin, width):
+    """Lines computing the ops `ids` at linear index `lin` (the first of `width` consecutive ones)."""
+    lines = []
+    for i in ids:
+      op = self.ops[i]
+      if op.op in (KernelOps.RESHAPE, UnaryOps.NOOP):  # same values in the same linear order
+        self.names[i] = self.names[op.srcs[0]]
+        continue
+      self.names[i] = f"v{i}"
+      if op.op in LEAVES and width > 1: lines += self.vector_leaf(i, op, lin, width)
+      elif op.op in LEAVES:
+        leaf_lines, value = self.leaf(i, op, lin)
+        lines += leaf_lines + [f"{COMPUTE[op.dtype.name]} v{i} = {value};"]
+      else: lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
+    return lines
+
+  def store(self, lin, width):
+    value, dtype = self.names[len(self.ops) - 1], self.kernel.out.dtype
+    if width == 1 and dtype == dtypes.float16: return self.dialect.half_store.format("out", lin, value)
+    if width == 1: return f"out[{lin}] = {value};"
+    if dtype == dtypes.float16: return f"vstore_half{width}({value}, 0, out + {lin});"
+    return f"vstore{width}({convert('uchar', value, width) if dtype == dtypes.bool else value}, 0, out + {lin});"
+
+  def group_size(self, items):
+    """Work-items per work-group of a 1-D launch: GPU_GROUP on a GPU; on a CPU few enough that each compute unit gets
+    several groups (a CPU driver left to itself may run a short launch as one group on one core)."""
+    if self.shape.gpu: return min(GPU_GROUP, self.shape.max_group)
+    return min(64, 1 << max(0, (items // (4 * self.shape.compute_units)).bit_length() - 1))
+
+  def render(self) -> Program:
+    """The kernel's source and launches."""
+    reduce = self.kernel.reduce
+    matmul = matmul_axes(self.kernel) if reduce else None
+    if matmul: functions, scratch = [(self.kernel.name, *(self.gpu_matmul if self.shape.gpu else self.cpu_matmul)(*matmul))], None
+    elif reduce: functions, scratch = self.reduce(reduce)
+    else: functions, scratch = [(self.kernel.name, *self.elementwise())], None
+    dialect, inputs = self.dialect, sorted({op.arg.index: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
+    params = [f"{dialect.buffer} {STORAGE[self.kernel.out.dtype.name]}* out"]
+    params += [f"{dialect.buffer} const {STORAGE[dtype.name]}* restrict in{n}" for n, dtype in inputs]
+    params += [f"{self.int if dtype is None else COMPUTE[dtype.name]} arg{slot}" for slot, dtype in enumerate(self.kernel.arg_dtypes())]
+    params += [f"{dialect.buffer} {scratch[0]}* scratch"] if scratch else []
+    if self.shape.check_bounds: params += [f"long size{n}" for n, _ in inputs] + [f"{dialect.buffer} int* bounds_error"]
+    source = "".join(f"{dialect.kernel} {name}({', '.join(params)}) {{\n  " + "\n  ".join(body) + "\n}\n" for name, body, _, _ in functions)
+    return Program(self.prelude(source) + source, tuple((name, g, l) for name, _, g, l in functions), scratch[1] if scratch else 0, self.int)
+
+  def prelude(self, source):
+    """The helper functions `source` uses, and what enables double."""
+    lines = [f"long in_bounds(long index, int width, long size, int input, {self.dialect.buffer} int* error) {{",
+             "  if (index < 0 || index + width > size) { error[0] = input + 1; return 0; }", "  return index; }"] if self.shape.check_bounds else []
+    if "round_half(" in source:  # a cast to float16 rounds through half storage: the device may have no half arithmetic
+      lines += ["float round_half(float x) {", f"  ushort bits; {self.dialect.half_store.format('(half*)&bits', 0, 'x')}",
+                f"  return {self.dialect.half_load.format('(half*)&bits', 0)}; }}"]
+    if f"round_half{self.shape.width}(" in source:
+      lines += [f"float{self.shape.width} round_half{self.shape.width}(float{self.shape.width} x) {{ ushort bits[{self.shape.width}];",
+                f"  vstore_half{self.shape.width}(x, 0, (half*)bits); return vload_half{self.shape.width}(0, (half*)bits); }}"]
+    return ("double" in source) * self.dialect.fp64 + "".join(line + "\n" for line in lines)
+
+  def elementwise(self):
+    """(lines, global size, local size): vectors of `width` outputs, then a scalar tail in work-item `vectors`."""
+    count, width = prod(self.kernel.out.shape), self.shape.width if self.dialect.vectors else 1
+    vectors, everything = count // width, range(len(self.ops))
+    local = self.group_size(vectors + 1)
+    lines = [f"{self.int} gid = {self.global_id(0, local)};"]
+    if vectors: lines += [f"if (gid < {vectors}) {{", f"{self.int} base = gid * {width};", *self.nodes(everything, "base", width),
+                          self.store("base", width), "}"]
+    if count % width: lines += [f"if (gid == {vectors}) for ({self.int} lin = {vectors * width}; lin < {count}; lin++) {{",
+                                *self.nodes(everything, "lin", 1), self.store("lin", 1), "}"]
+    return lines, (ceil_div(vectors + 1, local) * local,), (local,)
+
+  def split_at_reduce(self, reduce):
+    """(ids of the ops that feed the reduce, ids of the ops after it); names the reduce's value `total`."""
+    at, inside, stack = self.ops.index(reduce), set(), list(reduce.srcs)
+    while stack:
+      i = stack.pop()
+      if i in inside: continue
+      inside.add(i)
+      stack.extend(self.ops[i].srcs)
+    self.names[at] = "total"
+    return sorted(inside), [i for i in range(len(self.ops)) if i not in inside and i != at]
+
+  def reduce(self, reduce):
+    """(functions, scratch): one reduce function, or two when rows are cut into parts (the first writes each part's
+    result to scratch, the second reduces the parts), and scratch as (C type, bytes) or None."""
+    in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
+    size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
+    trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
+    width = self.shape.width if trailing and self.dialect.vectors and not self.shape.gpu else 1
+    lanes = self.lanes(size) if trailing else 1
+    busy = 4 * self.shape.compute_units * (GPU_GROUP if self.shape.gpu and lanes == 1 else 1)  # work-groups (items) in flight
+    chunk = ceil_div(ceil_div(size, max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))), width) * width or 1
+    parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
+    if trailing: row_index = f"o * {size} + r"
+    else:
+      steps = strides_for(tuple(s if d in axes else 1 for d, s in enumerate(in_shape)))
+      out_steps, in_steps = strides_for(reduce.shape), strides_for(in_shape)
+      row_index = " + ".join(f"({'r' if d in axes else 'o'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
+                             for d, s in enumerate(in_shape) if s != 1) or "0"
+
+    def element(w):
+      lines = self.nodes(inside, row_index, w) if w > 1 else [f"{self.int} lin = {row_index};", *self.nodes(inside, "lin", 1)]
+      return lines, self.names[reduce.srcs[0]]
+    finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
+    if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, lanes, width, element, finish)], None
+    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, ["scratch[row] = total;"])
+    second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, self.lanes(parts), 1,
+                                  lambda w: ([], f"scratch[o * {parts} + r]"), finish)
+    return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
+
+  def lanes(self, size):
+    """Work-items that share a row on a GPU: a power of two, up to GPU_GROUP, for rows long enough to share."""
+    return min(GPU_GROUP, self.shape.max_group, 1 << (size - 1).bit_length()) if self.shape.gpu and size >= 64 else 1
+
+  def reduce_function(self, name, reduce, outputs, size, parts, chunk, lanes, width, element, finish):
+    """(name, lines, global size, local size) of a function where `lanes` work-items reduce each of `parts` chunks of
+    each of `outputs` rows of `size`, then run `finish` with the chunk's result in `total` (for row `row`, output `o`).
+    element(width) gives (lines, value) for element r of output o's row."""
+    ctype, rows, i_t = COMPUTE[reduce.dtype.name], outputs * parts, self.int
+    init = "0" if reduce.op is ReduceOps.SUM else "-INFINITY" if reduce.dtype.is_float else "INT_MIN"
+    local = lanes if lanes > 1 else self.group_size(rows)
+    row = self.ids(self.dialect.group_id, 0) if lanes > 1 else self.global_id(0, local)
+    lines = [f"{i_t} row = {row}, o = row / {parts};", f"int lane = {self.ids(self.dialect.local_id, 0)};" if lanes > 1 else "",
+             f"{ctype} total = {init}, total_err = 0;", f"if (row < {rows}) {{",
+             f"{i_t} start = row % {parts} * {chunk}, end = min(start + {chunk}, ({i_t}){size}), r = start;"]
+    if width > 1:  # `width` running results side by side, folded into total after the loop
+      body, value = element(width)
+      lines += [f"{ctype}{width} lanes = ({ctype}{width})({init}), lanes_err = 0;", f"for (; r + {width} <= end; r += {width}) {{", *body,
+                accumulate(reduce, "lanes", value, width), "}", f"{ctype} spill[{width}];", f"vstore{width}(lanes - lanes_err, 0, spill);",
+                f"for (int j = 0; j < {width}; j++) {accumulate(reduce, 'total', 'spill[j]', 1)}"]
+    body, value = element(1)
+    lines += [f"for (r += {'lane' if lanes > 1 else 0}; r < end; r += {lanes}) {{", *body, accumulate(reduce, "total", value, 1), "}",
+              "total -= total_err;", "}"]
+    if lanes > 1:  # combine the lanes' results pairwise in local memory
+      pair = f"tree[lane] + tree[lane + s]" if reduce.op is ReduceOps.SUM else maximum("tree[lane]", "tree[lane + s]", reduce.dtype, 1)
+      lines += [f"{self.dialect.shared} {ctype} tree[{lanes}];", "tree[lane] = total;", self.dialect.barrier,
+                f"for (int s = {lanes // 2}; s > 0; s >>= 1) {{", f"if (lane < s) tree[lane] = {pair};", self.dialect.barrier, "}",
+                "total = tree[0];"]
+    lines += [f"if (row < {rows}{' && lane == 0' if lanes > 1 else ''}) {{", *finish, "}"]
+    return name, [line for line in lines if line], (ceil_div(rows, 1 if lanes > 1 else local) * local,), (local,)
+
+  def origin(self, op):
+    """Where op's single view starts: its offset, and the offset argument when it has one."""
+    return [str(op.arg.st.views[0].offset)] + ([self.offset(op)] if self.offset(op) else [])
+
+  def tile_start(self, strides, origin, batch, shape, tile_dim, tile_var):
+    """The index where a tile starts: origin, tile_var along tile_dim, and each batch dim unravelled from `batch`."""
+    batch_steps = strides_for(tuple(shape[d] for d in batch))
+    batch_terms = [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)]
+    return " + ".join(origin + [f"{tile_var} * {strides[tile_dim]}"] + batch_terms)
+
+  def cpu_matmul(self, a, b, m, n, k):
+    """Each work-item accumulates a rows x (vectors * width) block of the output in vector registers: per k, `vectors`
+    vectors of b (along n) times each of `rows` scalars of a (along m). Neighbouring work-items share b's columns, so
+    they stay in cache. Dims other than m, n and k are a batch."""
+    reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
+    shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
+    width = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)
+    vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), next(t for t in MATMUL_ROWS if shape[m] % t == 0)
+    (va, vb), batch, cols = (a.arg.st.views[0], b.arg.st.views[0]), [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1], vectors * width
+
+    def b_vector(j):
+      start = f"b0 + kk * {vb.strides[k]} + {j * width * vb.strides[n]}"
+      if vb.strides[n] == 1: return self.read(b, start, width)
+      return f"(float{width})({', '.join(self.read(b, f'{start} + {lane * vb.strides[n]}') for lane in range(width))})"
+    groups = (shape[m] // rows, shape[n] // cols, prod(shape[d] for d in batch))
+    local = tuple(next(t for t in (MATMUL_GROUP, 2, 1) if g % t == 0) for g in groups[:2]) + (1,)
+    lines = [f"{i_t} m0 = ({self.global_id(0, local[0])}) * {rows}, n0 = ({self.global_id(1, local[1])}) * {cols};",
+             f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};",
+             f"{i_t} a0 = {self.tile_start(va.strides, self.origin(a), batch, shape, m, 'm0')};",
+             f"{i_t} b0 = {self.tile_start(vb.strides, self.origin(b), batch, shape, n, 'n0')};",
+             f"{i_t} out0 = {self.tile_start(out_steps, [], batch, shape, m, 'm0')} + n0 * {out_steps[n]};",
+             *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
+             f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
+    for i in range(rows):
+      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'a0 + {i * va.strides[m]} + kk * {va.strides[k]}')});",
+                *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
+    lines += ["}", f"float tile[{rows * cols}];", *[f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)],
+              f"for (int e = 0; e < {rows * cols}; e++) {{", "float total = tile[e];",
+              f"{i_t} lin = out0 + (e / {cols}) * {out_steps[m]} + (e % {cols}) * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}"]
+    return lines, groups, local
+
+  def gpu_matmul(self, a, b, m, n, k):
+    """A TILE x TILE work-group computes a block of TILE*reg x TILE*reg outputs. Per TILE steps of k it stages both
+    operands' tiles in local memory; each work-item accumulates reg x reg outputs, TILE apart so that neighbouring
+    work-items read neighbouring words, in registers."""
+    reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
+    shape, out_steps, i_t, dialect = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int, self.dialect
+    reg = 8 if min(shape[m], shape[n]) >= 512 and self.shape.local_memory >= 2 * 4 * TILE * TILE * 8 else 4
+    block, batch = TILE * reg, [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
+
+    def stage(op, dim, base, tile):
+      """Lines copying op's TILE x block tile at (k0, base) into local memory, zero past the edges."""
+      strides = op.arg.st.views[0].strides
+      fast, slow = ("kk", "i") if strides[k] == 1 else ("i", "kk")  # neighbouring work-items read neighbouring words
+      index = f"{tile[0]}0 + ({base} + i) * {strides[dim]} + (k0 + kk) * {strides[k]}"
+      return [f"for (int e = t; e < {TILE * block}; e += {TILE * TILE}) {{", f"int {fast} = e % {TILE if fast == 'kk' else block}, "
+              f"{slow} = e / {TILE if fast == 'kk' else block};",
+              f"{tile}_tile[kk][i] = {base} + i < {shape[dim]} && k0 + kk < {shape[k]} ? {self.read(op, index)} : 0.0f;", "}"]
+    lines = [f"{i_t} n0 = {self.ids(dialect.group_id, 0)} * {block}, m0 = {self.ids(dialect.group_id, 1)} * {block};",
+             f"{i_t} batch = {self.ids(dialect.group_id, 2)};",
+             f"int tx = {self.ids(dialect.local_id, 0)}, ty = {self.ids(dialect.local_id, 1)}, t = ty * {TILE} + tx;",
+             f"{i_t} a0 = {self.tile_start(a.arg.st.views[0].strides, self.origin(a), batch, shape, m, '0')};",
+             f"{i_t} b0 = {self.tile_start(b.arg.st.views[0].strides, self.origin(b), batch, shape, n, '0')};",
+             f"{i_t} out0 = {self.tile_start(out_steps, [], batch, shape, m, '0')};",
+             f"{dialect.shared} float a_tile[{TILE}][{block}], b_tile[{TILE}][{block}];", f"float acc[{reg * reg}] = {{0.0f}};",
+             f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "m0", "a"), *stage(b, n, "n0", "b"), dialect.barrier,
+             f"for (int kk = 0; kk < {TILE}; kk++) {{", f"float a_k[{reg}], b_k[{reg}];",
+             f"for (int i = 0; i < {reg}; i++) {{ a_k[i] = a_tile[kk][ty + i * {TILE}]; b_k[i] = b_tile[kk][tx + i * {TILE}]; }}",
+             f"for (int e = 0; e < {reg * reg}; e++) acc[e] = fma(a_k[e / {reg}], b_k[e % {reg}], acc[e]);", "}", dialect.barrier, "}",
+             f"for (int e = 0; e < {reg * reg}; e++) {{", f"{i_t} row = m0 + ty + e / {reg} * {TILE}, col = n0 + tx + e % {reg} * {TILE};",
+             f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = acc[e];",
+             f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
+    return lines, (ceil_div(shape[n], block) * TILE, ceil_div(shape[m], block) * TILE, prod(shape[d] for d in batch)), (TILE, TILE, 1)

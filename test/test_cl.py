@@ -1,0 +1,235 @@
+"""The CL backend's kernel shapes, each checked against NumPy in float64. Every test that runs kernels runs twice: with
+the CPU-shaped kernels and with the GPU-shaped ones (work-group lanes sharing a row, local-memory trees, tiled matmul),
+forced on whatever device this is, so every kernel shape is correct before any GPU sees it."""
+import os, subprocess, sys
+import numpy as np
+import pytest
+from minigrad import Device, GlobalCounters, Tensor, dtypes
+from minigrad.nn import optim
+from minigrad.ops import KernelOps, KOp, Kernel, MemBuffer
+from minigrad.renderer_c import OPENCL, Dialect, Renderer
+from minigrad.schedule import create_schedule
+from minigrad.shapetracker import ShapeTracker
+from helpers import assert_close, raises_naming, rand
+
+
+@pytest.fixture(scope="module")
+def backend():
+    try:
+        Tensor([1.0], device="CL").numpy()
+    except RuntimeError as error:
+        if os.environ.get("MINIGRAD_REQUIRE_CL") == "1":
+            pytest.fail(f"OpenCL unavailable: {error}")
+        pytest.skip(f"OpenCL unavailable: {error}")
+    return Device["CL"]
+
+
+@pytest.fixture(params=["cpu", "gpu"])
+def shape(request, backend):
+    """The CL backend, switched to CPU- or GPU-shaped kernels for one test."""
+    saved = backend.shape
+    gpu = request.param == "gpu"
+    backend.shape = saved._replace(gpu=gpu, width=1 if gpu else max(4, saved.width))
+    yield backend.shape
+    backend.shape = saved
+
+
+def cl(array, dtype=None):
+    return Tensor(np.asarray(array), dtype=dtype, device="CL")
+
+
+def kernels_of(tensor):
+    return [item.kernel for item in create_schedule([tensor.lazydata.base])]
+
+
+# ---- elementwise kernels: every kind of view, odd sizes (a vector part and a scalar tail), every dtype
+
+def test_elementwise_views_match_numpy(shape):
+    a, b, c = rand(5, 13, seed=1), rand(13, seed=2), rand(13, 5, seed=3)
+    x, y, z = cl(a.astype(np.float32)), cl(b.astype(np.float32)), cl(c.astype(np.float32))
+    cases = [
+        (x * y + 1, a * b + 1),                                        # a broadcast row
+        ((x.T * 2)[::-1, 1:], (a.T * 2)[::-1, 1:]),                    # permute, flip, shrink
+        (x.pad(((1, 2), (0, 3))) + 1, np.pad(a, ((1, 2), (0, 3))) + 1),  # padding reads 0
+        ((x + z.T).reshape(13, 5) * 3, (a + c.T).reshape(13, 5) * 3),  # a reshape no single view expresses
+        (x.exp().log() - x[:, :1], np.log(np.exp(a)) - a[:, :1]),       # a broadcast column
+        ((x > 0).where(x, y * 2), np.where(a > 0, a, b * 2)),
+        (x.maximum(y).abs().sqrt(), np.sqrt(np.abs(np.maximum(a, b)))),
+    ]
+    for got, expected in cases:
+        assert_close(got.numpy(), expected, 1e-5, 1e-5)
+
+
+def test_elementwise_dtypes_match_numpy(shape):
+    a = rand(3, 7, seed=4) * 10
+    half = cl(a.astype(np.float16))
+    assert_close((half * 2 + 1).numpy(), (a.astype(np.float16) * 2 + 1).astype(np.float16), 0, 0)
+    assert_close(cl(a.astype(np.float32)).cast(dtypes.float16).numpy(), a.astype(np.float32).astype(np.float16), 0, 0)
+    ints = cl(a.astype(np.int32))
+    assert_close((ints * 3 - 1).numpy(), a.astype(np.int32) * 3 - 1, 0, 0)
+    flags = cl(a > 0)
+    assert_close((flags.cast(dtypes.float32) + flags.T.T.cast(dtypes.float32)).numpy(), 2 * (a > 0), 0, 0)
+    assert_close((cl(a.astype(np.float32)) < 1).numpy(), a.astype(np.float32) < 1, 0, 0)
+
+
+# ---- reductions: rows of every length, over leading, middle and trailing axes, with ops before and after
+
+@pytest.mark.parametrize("size", [1, 7, 64, 65, 1000, 4099])
+def test_row_reductions_match_numpy(shape, size):
+    a, bias = rand(3, size, seed=size), rand(3, 1, seed=1)
+    x, b = cl(a.astype(np.float32)), cl(bias.astype(np.float32))
+    assert_close((x * 2).sum(axis=1, keepdim=True).numpy() + 0, (a * 2).sum(1, keepdims=True), 1e-5, 1e-5)
+    assert_close(((x - b).exp().sum(axis=1) + 1).log().numpy(), np.log(np.exp(a - bias).sum(1) + 1), 1e-5, 1e-5)
+    assert_close(x.max(axis=1).numpy(), a.astype(np.float32).max(1), 0, 0)
+    assert_close(x.sum(axis=0).numpy(), a.sum(0), 1e-5, 1e-5)
+
+
+def test_reductions_over_middle_and_all_axes(shape):
+    a = rand(6, 50, 7, seed=3)
+    x = cl(a.astype(np.float32))
+    assert_close(x.sum(axis=1).numpy(), a.sum(1), 1e-5, 1e-5)
+    assert_close(x.permute(2, 0, 1).max(axis=(0, 2)).numpy(), a.max(axis=(1, 2)).astype(np.float32), 0, 0)
+    assert_close(x.sum().numpy(), a.sum(), 1e-6, 0)
+    assert_close(cl(np.arange(60000, dtype=np.int32)).sum().numpy(), np.arange(60000).sum(), 0, 0)
+    assert_close(cl(np.zeros((4, 0), np.float32)).sum(axis=1).numpy(), np.zeros(4), 0, 0)
+
+
+def test_few_long_rows_are_cut_into_parts(shape, backend):
+    """Few outputs: each row is reduced in parts side by side, then the parts are reduced; a device with many compute
+    units cuts rows that a small one doesn't."""
+    a = rand(2, 300001, seed=5)
+    for units in (shape.compute_units, 64):
+        backend.shape = shape._replace(compute_units=units)
+        x = cl(a.astype(np.float32))
+        assert_close((x * x).sum(axis=1).numpy(), (a.astype(np.float32).astype(np.float64) ** 2).sum(1), 1e-6, 0)
+        assert_close(x.max(axis=1).numpy(), a.astype(np.float32).max(1), 0, 0)
+        assert_close((x.sum() * 2).numpy(), a.astype(np.float32).astype(np.float64).sum() * 2, 1e-6, 0)
+
+
+def test_float32_sums_are_accurate(shape):
+    """A float32 sum of n same-sign values is within 1e-6 of the float64 result, up to n = 10**7."""
+    values = np.random.default_rng(0).uniform(0, 1, 10**7).astype(np.float32)
+    x = cl(values)
+    exact = values.astype(np.float64).sum()
+    assert abs(float(x.sum().numpy()) - exact) <= 1e-6 * exact
+    assert abs(float(x.mean().numpy()) - exact / values.size) <= 1e-6 * exact / values.size
+    rows = values.reshape(100, 10**5)
+    assert_close(cl(rows).sum(axis=1).numpy(), rows.astype(np.float64).sum(1), 1e-6, 0)
+
+
+def test_a_sum_of_2_to_the_30_ones_is_exact(shape):
+    n = 2**30 if not shape.gpu else 2**27  # the GPU shape runs scalar loops on a CPU: slower
+    assert Tensor.ones(n, device="CL").sum().item() == n
+
+
+def test_nan_and_infinity_in_reductions_match_numpy(shape):
+    a = np.array([[1.0, np.nan, 3.0], [-np.inf, -np.inf, -np.inf], [1.0, np.inf, 2.0], [np.inf, -np.inf, 0.0]], np.float32)
+    wide = np.tile(a, (1, 50))  # rows long enough for vector loops and shared rows
+    for values in (a, wide):
+        x, on_numpy = cl(values), Tensor(values)
+        with np.errstate(invalid="ignore"):
+            assert_close(x.max(axis=1).numpy(), values.max(1), 0, 0)
+            assert_close(x.sum(axis=1).numpy(), values.astype(np.float64).sum(1).astype(np.float32), 0, 0)
+        assert_close(x.maximum(x[::-1]).numpy(), np.maximum(values, values[::-1]), 0, 0)
+        assert_close(x.argmax(axis=1).numpy(), on_numpy.argmax(axis=1).numpy(), 0, 0)
+        assert_close(x.max().numpy(), on_numpy.max().numpy(), 0, 0)
+
+
+def test_float16_rows_reduce_in_float32(shape):
+    values = rand(2, 100000, seed=6).astype(np.float16)
+    got = cl(values).sum(axis=1).numpy()
+    assert got.dtype == np.float16
+    assert_close(got, values.astype(np.float64).sum(1).astype(np.float16), 1e-3, 0)
+
+
+# ---- matmul: the tiled kernels, with sizes that fill no tile, batches, transposed and offset operands
+
+@pytest.mark.parametrize("m,k,n", [(64, 32, 48), (5, 7, 12), (130, 70, 132), (1, 300, 8)])
+def test_matmul_shapes_match_numpy(shape, m, k, n):
+    a, b, bias = rand(m, k, seed=1), rand(k, n, seed=2), rand(n, seed=3)
+    x, y, z = cl(a.astype(np.float32)), cl(b.astype(np.float32)), cl(bias.astype(np.float32))
+    assert_close((x @ y).numpy(), a @ b, 1e-5, 1e-4)
+    assert_close((x @ y + z).relu().numpy(), np.maximum(a @ b + bias, 0), 1e-5, 1e-4)
+    assert_close((y.T @ x.T).numpy(), (a @ b).T, 1e-5, 1e-4)
+
+
+def test_batched_and_offset_matmuls_match_numpy(shape):
+    a, b = rand(3, 20, 16, seed=4), rand(3, 16, 12, seed=5)
+    x, y = cl(a.astype(np.float32)), cl(b.astype(np.float32))
+    assert_close((x @ y).numpy(), a @ b, 1e-5, 1e-4)
+    assert_close((x[1:, 3:11] @ y[2:, :, 4:]).numpy(), a[1:, 3:11] @ b[2:, :, 4:], 1e-5, 1e-4)
+    assert_close((x[0] @ y).numpy(), a[0] @ b, 1e-5, 1e-4)
+
+
+# ---- arguments: scalars and offsets are kernel arguments, so a training loop compiles nothing after its first step
+
+def test_lr_schedule_and_random_batches_compile_nothing_after_step_one(shape):
+    rng = np.random.default_rng(0)
+    data, labels = cl(rng.standard_normal((500, 12)).astype(np.float32)), cl(rng.integers(0, 3, 500).astype(np.int32))
+    weight = Tensor(rng.standard_normal((3, 12)).astype(np.float32), device="CL", requires_grad=True)
+    bias = Tensor(np.zeros(3, np.float32), device="CL", requires_grad=True)
+    opt = optim.SGD([weight, bias], lr=0.1)
+    compiled = []
+    for step in range(4):
+        start = int(rng.integers(0, 468))
+        opt.lr = 0.1 / (1 + step)
+        loss = (data[start:start + 32].linear(weight, bias) * (1 + step * 0.5)).cross_entropy(labels[start:start + 32])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()
+        compiled.append(GlobalCounters.compile_count)
+    assert compiled[1] == compiled[-1], f"compiles after each step: {compiled}"
+
+
+# ---- huge sizes: 64-bit indices where a size needs them
+
+def test_sizes_past_2_to_the_31_use_64_bit_indices(shape):
+    for tensor, huge in ((Tensor.ones(2**31 + 16, device="CL").sum(), True), (Tensor.ones(2**16, 2**16 + 1, device="CL").exp()[0], True),
+                         (Tensor.ones(1000, device="CL").sum(), False)):
+        (kernel,) = kernels_of(tensor)
+        program = Renderer(kernel, OPENCL, shape).render()
+        assert (program.index_type == "long") == huge and ("int r" not in program.source) == huge, program.source
+
+
+def test_a_sum_past_2_to_the_31_elements_returns(shape):
+    if shape.gpu:
+        pytest.skip("one run is enough: the CPU-shaped kernel on this device")
+    assert Tensor.ones(2**31 + 16, device="CL").sum().item() == np.float32(2**31 + 16)
+
+
+# ---- bounds checks: a test mode where every read checks its index
+
+def test_bounds_check_mode_names_a_read_outside_an_input(shape, backend):
+    backend.shape = shape._replace(check_bounds=True)
+    a = rand(9, 33, seed=7)
+    x = cl(a.astype(np.float32))
+    assert_close(((x.pad(((1, 1), (2, 0))) * 2).sum(axis=1) + x[::2].T.sum(axis=0).sum()).numpy(),
+                 (np.pad(a, ((1, 1), (2, 0))) * 2).sum(1) + a[::2].sum(), 1e-5, 1e-4)
+    assert_close((x @ x.T).numpy(), a @ a.T, 1e-5, 1e-4)
+    wrong = ShapeTracker.from_shape((40,))  # reads 40 elements of a 33-element buffer
+    kernel = Kernel((KOp(KernelOps.LOAD, (), MemBuffer(0, wrong, None), dtypes.float32, (40,)),))
+    with raises_naming("input 0", "33 elements"):
+        backend.run(kernel, [backend.from_numpy(a[0].astype(np.float32))], ())
+
+
+# ---- clean output, and a new C-style language is a table of facts
+
+def test_builds_print_nothing(backend):
+    code = ("import numpy as np\nfrom minigrad import Tensor, dtypes\nx = Tensor(np.random.rand(70, 70).astype(np.float32), device='CL')\n"
+            "h = x.cast(dtypes.float16)\nprint(((x @ x).sum(axis=1) + h.exp().max(axis=0) + x.sum()).numpy().shape)")
+    for forced in ("cpu", "gpu"):
+        env = {**os.environ, "MINIGRAD_CL_SHAPE": forced, "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert (done.stdout, done.stderr) == ("(70,)\n", ""), done.stderr
+
+
+def test_a_new_dialect_is_a_table_of_facts(backend):
+    cuda = Dialect('extern "C" __global__ void', "", "__shared__", "__syncthreads();", "blockIdx.{1}", "threadIdx.{1}",
+                   "__half2float({0}[{1}])", "{0}[{1}] = __float2half({2});", False, "")
+    x = Tensor.ones(4, 5000, device="CL", dtype=dtypes.float16)
+    for tensor in ((x * 2).sum(axis=1), cl(np.ones((64, 64), np.float32)) @ cl(np.ones((64, 64), np.float32))):
+        (kernel,) = kernels_of(tensor)
+        source = Renderer(kernel, cuda, backend.shape._replace(gpu=True, width=1)).render().source
+        assert "__syncthreads();" in source and "threadIdx.x" in source and "__shared__" in source
+        assert "get_" not in source and "__local" not in source and "vload" not in source, source
