@@ -1,0 +1,282 @@
+"""Mutation check: plant one realistic bug at a time in a copy of the working tree and run the fast NUMPY-only suite.
+A mutant the suite still passes is a survivor: a rule that no test guards (or a change that alters nothing, which is
+then listed as equivalent with the reason). Not a test module: pytest does not collect it, and CI does not run it.
+
+    .venv/bin/python test/mutation_check.py                 # the curated mutants and 40 sampled operator mutants
+    .venv/bin/python test/mutation_check.py --sample 80 --seed 3 --curated 0
+    .venv/bin/python test/mutation_check.py --list          # print the mutants, run nothing
+    .venv/bin/python test/mutation_check.py --only schedule  # mutants whose name contains "schedule"
+
+The tree is copied to a temporary folder (the working tree itself is never touched). Tests that already fail on the
+unmutated copy are deselected, so only a failure that the mutant causes kills it.
+"""
+import argparse, ast, difflib, io, os, random, re, shutil, subprocess, sys, tempfile, time, tokenize
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = ["minigrad/schedule.py", "minigrad/shapetracker.py", "minigrad/function.py", "minigrad/backend_numpy.py", "minigrad/tensor.py"]
+# in tensor.py only the reductions (and the ops whose ties and precision the suite promises) are mutated
+TENSOR_FUNCTIONS = {"_reduce", "sum", "max", "min", "mean", "var", "std", "logsumexp", "prod", "argmax", "argmin", "softmax",
+                                        "log_softmax", "cross_entropy", "maximum", "minimum", "cumsum"}
+# test files run first are the likeliest to kill quickly (pytest -x stops at the first failure)
+TEST_ORDER = ["test/test_schedule_rules.py", "test/test_ties.py", "test/test_precision.py", "test/test_fusion.py", "test/test_ops.py",
+                            "test/test_autograd.py", "test/test_cross_entropy.py", "test/test_divergence.py"]
+SKIPPED_TESTS = ["test/test_examples.py", "test/test_linecount.py", "test/test_state.py"]  # slow, or blind to these files
+
+# (name, file, exact source text, its mutated form): realistic slips of the kind a change to these files could make
+CURATED = [
+    # schedule.py: each fusion rule dropped or bent
+    ("schedule: inline a base read through two views", "minigrad/schedule.py",
+        "if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False",
+        "if base in realize or len(consumers[base]) > 1: return False"),
+    ("schedule: inline a base with several consumers", "minigrad/schedule.py",
+        "if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False",
+        "if base in realize or len(views[base]) > 1: return False"),
+    ("schedule: inline through an expand", "minigrad/schedule.py", "  return not view.st.expands\n", "  return True\n"),
+    ("schedule: a reduce read in any order joins its consumer", "minigrad/schedule.py",
+        "if has_reduce[base]: return _same_order(view.st, base)", "if has_reduce[base]: return not view.st.expands"),
+    ("schedule: contiguous() gets no memory", "minigrad/schedule.py",
+        "    if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory\n", ""),
+    ("schedule: two reduces in one kernel", "minigrad/schedule.py", "        if reduce_seen: realize.add(src.base)\n", ""),
+    ("schedule: CHEAP_OPS boundary < instead of <=", "minigrad/schedule.py", "cost[base] <= CHEAP_OPS", "cost[base] < CHEAP_OPS"),
+    ("schedule: CHEAP_OPS raised", "minigrad/schedule.py", "CHEAP_OPS = 8", "CHEAP_OPS = 80"),
+    ("schedule: cost off by one", "minigrad/schedule.py", "cost[base] = 1 + sum(", "cost[base] = sum("),
+    ("schedule: cheap broadcast recomputed inside a reduce", "minigrad/schedule.py",
+        " and not has_reduce[next(iter(kernels))]", ""),
+    ("schedule: cheap broadcast with several consumers", "minigrad/schedule.py",
+        "cheap_broadcast = len(consumers[base]) == 1 and view", "cheap_broadcast = view"),
+    ("schedule: shared-once through an expand", "minigrad/schedule.py",
+        "shared_once = view is not None and not view.st.expands", "shared_once = view is not None"),
+    ("schedule: shared-once across kernels", "minigrad/schedule.py",
+        "if base in realize and len(kernels) == 1 and", "if base in realize and len(kernels) >= 1 and"),
+    ("schedule: no exceptions undone", "minigrad/schedule.py",
+        "  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs)\n", ""),
+    ("schedule: padding not wrapped in where(valid, value, 0)", "minigrad/schedule.py",
+        "if st.masked:  # computed through padding", "if False:  # computed through padding"),
+    ("schedule: same order ignores the size", "minigrad/schedule.py",
+        "return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))", "return st is base.st or st.contiguous"),
+    ("schedule: offsets stay in the kernel", "minigrad/schedule.py",
+        "st, offset = _zero_offset(st) if st.views[0].offset else (st, 0)", "offset = 0"),
+    ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "key = (str(value), dtype)", "key = dtype"),
+    ("schedule: reduce flops counted per output", "minigrad/schedule.py",
+        "prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)", "prod(op.shape)"),
+    # shapetracker.py: masks, bounds and strides
+    ("shapetracker: expand of a padded size-1 dim keeps it valid", "minigrad/shapetracker.py",
+        "((0, new) if m == (0, 1) else (0, 0))", "(0, new)"),
+    ("shapetracker: a size-1 dim counts as an expand", "minigrad/shapetracker.py", "st == 0 and size > 1 for v", "st == 0 for v"),
+    ("shapetracker: masked looks at the last view only", "minigrad/shapetracker.py",
+        "def masked(self): return any(v.mask is not None for v in self.views)", "def masked(self): return self.views[-1].mask is not None"),
+    ("shapetracker: shrink clips the mask end with max", "minigrad/shapetracker.py", "(max(ms, s), min(me, e))", "(max(ms, s), max(me, e))"),
+    ("shapetracker: pad moves the offset the wrong way", "minigrad/shapetracker.py",
+        "offset = self.offset - sum(before * st", "offset = self.offset + sum(before * st"),
+    ("shapetracker: pad mask one too long", "minigrad/shapetracker.py",
+        "mask = tuple((s + before, e + before) for", "mask = tuple((s + before, e + before + 1) for"),
+    ("shapetracker: flip keeps the mask unflipped", "minigrad/shapetracker.py", "((n - e, n - s) if i in axes else (s, e))", "(s, e)"),
+    ("shapetracker: flip offset off by one", "minigrad/shapetracker.py",
+        "sum((self.shape[i] - 1) * self.strides[i]", "sum(self.shape[i] * self.strides[i]"),
+    ("shapetracker: reshape revives a padded size-1 dim", "minigrad/shapetracker.py",
+        "(0, 1 if ones_valid else 0) if size == 1", "(0, 1) if size == 1"),
+    ("shapetracker: reshape merges dims that are not adjacent in memory", "minigrad/shapetracker.py",
+        "    if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None\n", ""),
+    ("shapetracker: size-1 dims get a real stride", "minigrad/shapetracker.py",
+        "strides.insert(0, acc if size != 1 else 0)", "strides.insert(0, acc)"),
+    # function.py: derivatives
+    ("function: maximum ties give all to x", "minigrad/function.py", "half = grad.const_like(0.5)", "half = grad.const_like(1.0)"),
+    ("function: maximum compares the wrong way", "minigrad/function.py",
+        "share_x = self.y.e(BinaryOps.CMPLT, self.x)", "share_x = self.x.e(BinaryOps.CMPLT, self.y)"),
+    ("function: max gradient not split between ties", "minigrad/function.py",
+        "return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, count).expand(self.x.shape))",
+        "return is_max.e(BinaryOps.MUL, grad.expand(self.x.shape))"),
+    ("function: sqrt gradient misses the 2", "minigrad/function.py",
+        "grad.e(BinaryOps.DIV, self.ret.e(BinaryOps.ADD, self.ret))", "grad.e(BinaryOps.DIV, self.ret)"),
+    ("function: sin gradient with the phase reversed", "minigrad/function.py",
+        "self.x.const_like(math.pi / 2).e(BinaryOps.SUB, self.x)", "self.x.e(BinaryOps.SUB, self.x.const_like(math.pi / 2))"),
+    ("function: division gradient keeps its sign", "minigrad/function.py",
+        ".e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG)", ".e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y))"),
+    ("function: expand gradient takes the max", "minigrad/function.py",
+        "return grad.r(ReduceOps.SUM, self.expanded)", "return grad.r(ReduceOps.MAX, self.expanded)"),
+    ("function: pad gradient bounds off by the pad", "minigrad/function.py",
+        "self.bounds = tuple((before, before + size) for", "self.bounds = tuple((0, size) for"),
+    ("function: cast gradient not cast back", "minigrad/function.py",
+        "def backward(self, grad): return grad if grad.dtype == self.input_dtype else grad.e(UnaryOps.CAST, arg=self.input_dtype)",
+        "def backward(self, grad): return grad"),
+    ("function: sigmoid gradient with 1 + s", "minigrad/function.py",
+        "self.ret.const_like(1).e(BinaryOps.SUB, self.ret)", "self.ret.const_like(1).e(BinaryOps.ADD, self.ret)"),
+    # tensor.py: reductions
+    ("tensor: float16 sum in float16", "minigrad/tensor.py",
+        "    if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()  # accumulate in float32\n", ""),
+    ("tensor: var ignores the correction", "minigrad/tensor.py", "count - correction", "count"),
+    ("tensor: argmax returns the last tie", "minigrad/tensor.py",
+        "countdown = Tensor.arange(size, 0, -1, device=self.device)", "countdown = Tensor.arange(1, size + 1, device=self.device)"),
+    ("tensor: argmax off by one", "minigrad/tensor.py",
+        "return size - (is_max * countdown).max(axis, keepdim)", "return size - 1 - (is_max * countdown).max(axis, keepdim)"),
+    ("tensor: logsumexp around the min", "minigrad/tensor.py",
+        "peak = x.max(axis, keepdim=True).detach()", "peak = x.min(axis, keepdim=True).detach()"),
+    ("tensor: cross-entropy picks from unshifted logits", "minigrad/tensor.py",
+        "picked = (target.unsqueeze(axis) == class_ids).where(shifted, 0).sum(axis)",
+        "picked = (target.unsqueeze(axis) == class_ids).where(logits, 0).sum(axis)"),
+    ("tensor: cross-entropy mean counts ignored samples", "minigrad/tensor.py",
+        "(counted.sum() if counted is not None else per_sample.numel())", "per_sample.numel()"),
+    ("tensor: prod pads odd lengths with 0", "minigrad/tensor.py", "x = x.pad(((0, 0),) * (x.ndim - 1) + ((0, 1),), value=1)",
+        "x = x.pad(((0, 0),) * (x.ndim - 1) + ((0, 1),), value=0)"),
+    ("tensor: softmax without the max shift", "minigrad/tensor.py",
+        "exps = (x - x.max(axis, keepdim=True).detach()).exp()", "exps = x.exp()"),
+    # backend_numpy.py: accumulation, NaN, masks, offsets
+    ("numpy: float32 sums accumulate in float32", "minigrad/backend_numpy.py",
+        "if op.op is ReduceOps.SUM and dtype in (np.float32, np.float16):", "if op.op is ReduceOps.SUM and dtype in (np.float16,):"),
+    ("numpy: dots in float32 BLAS", "minigrad/backend_numpy.py",
+        "if left.dtype == np.float32 and not (rows and cols):", "if False:"),
+    ("numpy: maximum drops NaN", "minigrad/backend_numpy.py", "BinaryOps.MAX: np.maximum", "BinaryOps.MAX: np.fmax"),
+    ("numpy: max reduce drops NaN", "minigrad/backend_numpy.py",
+        "return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)",
+        "return lambda values, inputs, args: np.nanmax(values[srcs[0]], axis=op.arg, keepdims=True)"),
+    ("numpy: masked constants ignore the mask", "minigrad/backend_numpy.py",
+        "return lambda values, inputs, args: np.where(valid, np.asarray(args[slot], dtype), np.zeros((), dtype))",
+        "return lambda values, inputs, args: np.broadcast_to(np.asarray(args[slot], dtype), op.shape)"),
+    ("numpy: offset argument ignored", "minigrad/backend_numpy.py",
+        "load(inputs[index], type(st)((replace(first, offset=args[slot]),) + st.views[1:]))", "load(inputs[index], st)"),
+    ("numpy: view start ignores the mask's start", "minigrad/backend_numpy.py",
+        "start = view.offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))", "start = view.offset"),
+]
+
+# mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
+EQUIVALENT = [
+    ("schedule: padded views not inlined (the old rule)", "minigrad/schedule.py",
+        "  return not view.st.expands\n", "  return not view.st.expands and not view.st.masked\n",
+        "_undo_costly_kernels re-inlines it: a reduce-free base read by one kernel through one view that repeats nothing is "
+        "always computed there (shared once), padded or not"),
+]
+
+SWAPS = {"<": ["<=", ">"], "<=": ["<"], ">": [">="], ">=": [">"], "==": ["!="], "!=": ["=="], "+": ["-"], "-": ["+"],
+                  "*": ["/"], "/": ["*"], "and": ["or"], "or": ["and"], "True": ["False"], "False": ["True"], "min": ["max"],
+                  "max": ["min"], "any": ["all"], "all": ["any"], "not": [""], "is": ["is not"]}
+OPERANDS = {tokenize.NAME, tokenize.NUMBER, tokenize.STRING}
+
+
+def mutable_lines(path, source):
+    """The line numbers a sampled operator mutant may touch: all of a file, or tensor.py's reductions."""
+    if not path.endswith("tensor.py"): return None
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name in TENSOR_FUNCTIONS: lines.update(range(node.lineno, node.end_lineno + 1))
+    return lines
+
+
+def operator_mutants(path, source):
+    """Every single-token swap (comparison, arithmetic, boolean, builtin, off-by-one in a number) that still parses."""
+    allowed, lines = mutable_lines(path, source), source.splitlines(keepends=True)
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    in_fstring, mutants = 0, []
+    for i, tok in enumerate(tokens):
+        in_fstring += tok.type == getattr(tokenize, "FSTRING_START", -1)
+        in_fstring -= tok.type == getattr(tokenize, "FSTRING_END", -1)
+        (row, col), (end_row, end_col) = tok.start, tok.end
+        if in_fstring or row != end_row or (allowed is not None and row not in allowed): continue
+        previous = tokens[i - 1] if i else None
+        if tok.type == tokenize.NUMBER and re.fullmatch(r"\d+", tok.string):
+            replacements = [str(int(tok.string) + 1)] + ([str(int(tok.string) - 1)] if tok.string != "0" else [])
+        elif tok.type == tokenize.NUMBER and re.fullmatch(r"\d+\.\d*", tok.string): replacements = [repr(float(tok.string) * 2 or 1.0)]
+        elif tok.string in ("+", "-") and not (previous and (previous.type in OPERANDS or previous.string in ")]")): continue  # unary
+        elif tok.string in SWAPS and tok.type in (tokenize.OP, tokenize.NAME): replacements = SWAPS[tok.string]
+        else: continue
+        for new in replacements:
+            line = lines[row - 1]
+            mutated_line = line[:col] + new + line[end_col:]
+            if new == "": mutated_line = line[:col] + line[end_col:].lstrip(" ")  # "not x" -> "x"
+            mutated = "".join(lines[:row - 1]) + mutated_line + "".join(lines[row:])
+            try: compile(mutated, path, "exec")
+            except SyntaxError: continue
+            mutants.append((f"{Path(path).stem}:{row}: {tok.string!r} -> {new!r}", path, line, mutated_line))
+    return mutants
+
+
+def copy_tree(destination):
+    """The working tree as git sees it (tracked and untracked, not ignored files), copied to `destination`."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+
+
+def run_suite(tree, extra_args, timeout):
+    """(return code, seconds, output) of the fast NUMPY-only run in `tree`; return code None when it timed out."""
+    tests = [t for t in TEST_ORDER if (tree / t).exists()]
+    tests += sorted(str(p.relative_to(tree)) for p in (tree / "test").glob("test_*.py") if str(p.relative_to(tree)) not in tests + SKIPPED_TESTS)
+    env = {**os.environ, "MINIGRAD_DEVICES": "NUMPY", "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore", *extra_args, *tests]
+    start = time.perf_counter()
+    try: result = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired: return None, time.perf_counter() - start, ""
+    return result.returncode, time.perf_counter() - start, result.stdout + result.stderr
+
+
+def failing_ids(output):
+    """Node ids of the tests a run reported as FAILED or ERROR (pytest -rfE summary lines)."""
+    return sorted({m.group(2) for m in re.finditer(r"^(FAILED|ERROR) (\S+?(?:\[[^\]]*\])?)(?: - |$)", output, re.MULTILINE)})
+
+
+def apply(tree, path, old, new):
+    """Write the mutant into the copy; returns the original text, or None when `old` is not exactly once in the file."""
+    target = tree / path
+    text = target.read_text()
+    if text.count(old) != 1: return None
+    target.write_text(text.replace(old, new))
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sample", type=int, default=40, help="how many sampled operator mutants (default 40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    parser.add_argument("--curated", type=int, default=1, help="1: include the curated mutants (default), 0: only the sample")
+    parser.add_argument("--only", default="", help="run only mutants whose name contains this text")
+    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    args = parser.parse_args()
+
+    sampled = [m for path in TARGETS for m in operator_mutants(path, (REPO / path).read_text())]
+    sampled = random.Random(args.seed).sample(sampled, min(args.sample, len(sampled)))
+    mutants = (CURATED if args.curated else []) + sampled
+    mutants = [m for m in mutants if args.only in m[0]]
+    for name, path, old, new, reason in EQUIVALENT: print(f"equivalent, not run: {name} ({path}): {reason}")
+    if args.list:
+        for name, path, old, new in mutants: print(f"{name}\n  {path}: {old.strip()!r} -> {new.strip()!r}")
+        return
+
+    with tempfile.TemporaryDirectory(prefix="minigrad-mutants-") as folder:
+        tree = Path(folder)
+        copy_tree(tree)
+        check = subprocess.run([sys.executable, "-c", "import minigrad; print(minigrad.__file__)"], cwd=tree, capture_output=True, text=True,
+                                                      env={**os.environ, "PYTHONPATH": str(tree)})
+        assert check.stdout.startswith(str(tree)), f"the copy imports minigrad from {check.stdout.strip()}, not {tree}"
+        code, seconds, output = run_suite(tree, ["-rfE"], timeout=3600)
+        broken = failing_ids(output)
+        print(f"baseline: {seconds:.0f} s, {len(broken)} tests already failing (deselected): {', '.join(broken) or 'none'}", flush=True)
+        deselect = [arg for test in broken for arg in ("--deselect", test)]
+        timeout = 3 * seconds + 60
+        results = {"killed": [], "survived": [], "timeout": [], "stale": []}
+        for number, (name, path, old, new) in enumerate(mutants, 1):
+            original = apply(tree, path, old, new)
+            if original is None:
+                results["stale"].append(name)
+                print(f"[{number}/{len(mutants)}] stale (source changed): {name}", flush=True)
+                continue
+            try: code, seconds, output = run_suite(tree, ["-x", *deselect], timeout)
+            finally: (tree / path).write_text(original)
+            outcome = "timeout" if code is None else "survived" if code == 0 else "killed"
+            killer = next(iter(failing_ids(output)), "") if outcome == "killed" else ""
+            results[outcome].append((name, path, original, original.replace(old, new)))
+            print(f"[{number}/{len(mutants)}] {outcome:8s} {seconds:5.0f} s  {name}  {killer}", flush=True)
+
+    for name, path, original, mutated in results["survived"]:
+        print(f"\nSURVIVED: {name}")
+        sys.stdout.writelines(difflib.unified_diff(original.splitlines(True), mutated.splitlines(True), f"a/{path}", f"b/{path}", n=1))
+    killed = len(results["killed"]) + len(results["timeout"])
+    ran = killed + len(results["survived"])
+    print(f"\nscore: {killed}/{ran} killed ({100 * killed / max(ran, 1):.0f}%), {len(results['survived'])} survived, "
+                f"{len(results['timeout'])} by timeout, {len(results['stale'])} stale")
+
+
+if __name__ == "__main__":
+    main()
