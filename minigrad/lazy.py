@@ -88,6 +88,7 @@ class LazyBuffer:
   # ---- movement: new views of the same base
   def _view(self, st: ShapeTracker) -> LazyBuffer:
     if st.contiguous and st.shape == self.base.shape: return self.base
+    if st.all_padding: return LazyBuffer.const(0, st.shape, self.dtype, self.device)  # reads no memory at all
     return _node(self.device, st, self.dtype, base=self.base)
 
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
@@ -125,6 +126,7 @@ class LazyBuffer:
 
   def numpy(self) -> np.ndarray:
     if prod(self.shape) == 0: return np.zeros(self.shape, self.dtype.np)
+    if self.op is LoadOps.CONST: return np.full(self.shape, self.arg, self.dtype.np)  # unexpanded (0-d or all 1s): no kernel
     base = self.contiguous().realize().base
     return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()
 
