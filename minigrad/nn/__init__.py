@@ -25,14 +25,17 @@ class Linear:
 
 
 class Conv2d:
-  """2-D convolution of (N, in_channels, H, W) with weight (out_channels, in_channels, KH, KW)."""
-  def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
-    self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
-    fan_in = in_channels * prod(self.kernel_size)
-    self.weight = _kaiming_uniform(out_channels, in_channels, *self.kernel_size, fan_in=fan_in)
+  """2-D convolution of (N, in_channels, H, W) with weight (out_channels, in_channels / groups, KH, KW); padding as in
+  Tensor.conv2d (an int, a pair, "same" or per side)."""
+  def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+    if in_channels % groups or out_channels % groups:
+      raise ValueError(f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})")
+    self.kernel_size, self.stride, self.padding, self.dilation, self.groups = _pair(kernel_size), stride, padding, dilation, groups
+    fan_in = in_channels // groups * prod(self.kernel_size)
+    self.weight = _kaiming_uniform(out_channels, in_channels // groups, *self.kernel_size, fan_in=fan_in)
     self.bias = _kaiming_uniform(out_channels, fan_in=fan_in) if bias else None
 
-  def __call__(self, x: Tensor) -> Tensor: return x.conv2d(self.weight, self.bias, self.stride, self.padding)
+  def __call__(self, x: Tensor) -> Tensor: return x.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Embedding:
@@ -40,9 +43,7 @@ class Embedding:
   def __init__(self, num_embeddings, embedding_dim):
     self.weight = Tensor.randn(num_embeddings, embedding_dim, requires_grad=True)
 
-  def __call__(self, indices: Tensor) -> Tensor:
-    # indexing gathers with one-dimensional index tensors only, so flatten the indices and restore their shape after
-    return self.weight[indices.reshape(-1)].reshape(*indices.shape, self.weight.shape[1])
+  def __call__(self, indices: Tensor) -> Tensor: return self.weight[indices]
 
 
 class LayerNorm:
