@@ -32,18 +32,18 @@ class Dialect(NamedTuple):
   local_id: str    # the work-item's index in its work-group, same placeholders
   half_load: str   # a float read from half storage: {0} buffer, {1} index
   half_store: str  # a float written to half storage: {0} buffer, {1} index, {2} value
-  vectors: bool    # OpenCL C's vector types and built-ins (floatN, vloadN, convert_floatN, select)
   fp64: str        # the line a source that uses double starts with
 
 
 OPENCL = Dialect("__kernel void", "__global", "__local", "barrier(CLK_LOCAL_MEM_FENCE);", "get_group_id({0})", "get_local_id({0})",
-                 "vload_half({1}, {0})", "vstore_half({2}, {1}, {0});", True, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n")
+                 "vload_half({1}, {0})", "vstore_half({2}, {1}, {0});", "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n")
 
 
 class Shape(NamedTuple):
   """What kernel shapes are chosen from: the device's kind and limits, and whether every read checks its index."""
   gpu: bool
-  width: int  # floats per vector in elementwise kernels and CPU reduce and matmul loops
+  width: int  # floats per vector in elementwise kernels, reduce loops and CPU matmul tiles: OpenCL C's vector types and
+  # built-ins (floatN, vloadN, convert_floatN, select); 1 on GPUs and in dialects without them
   compute_units: int
   max_group: int  # work-items in a work-group
   local_memory: int  # bytes of local memory per work-group
@@ -224,7 +224,7 @@ class Renderer:
     """The kernel's source and launches."""
     reduce = self.kernel.reduce
     matmul = matmul_axes(self.kernel) if reduce else None
-    if matmul: functions, scratch = [(self.kernel.name, *(self.gpu_matmul if self.shape.gpu else self.cpu_matmul)(*matmul))], None
+    if matmul: functions, scratch = [(self.kernel.name, *self.matmul(*matmul))], None
     elif reduce: functions, scratch = self.reduce(reduce)
     else: functions, scratch = [(self.kernel.name, *self.elementwise())], None
     dialect, inputs = self.dialect, sorted({op.arg.index: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
@@ -250,7 +250,7 @@ class Renderer:
 
   def elementwise(self):
     """(lines, global size, local size): vectors of `width` outputs, then a scalar tail in work-item `vectors`."""
-    count, width = prod(self.kernel.out.shape), self.shape.width if self.dialect.vectors else 1
+    count, width = prod(self.kernel.out.shape), self.shape.width
     vectors, everything = count // width, range(len(self.ops))
     local = self.group_size(vectors + 1)
     lines = [f"{self.int} gid = {self.global_id(0, local)};"]
@@ -277,7 +277,7 @@ class Renderer:
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
-    width = self.shape.width if trailing and self.dialect.vectors and not self.shape.gpu else 1
+    width = self.shape.width if trailing else 1
     lanes = self.lanes(size) if trailing else 1
     busy = 4 * self.shape.compute_units * (GPU_GROUP if self.shape.gpu and lanes == 1 else 1)  # work-groups (items) in flight
     chunk = ceil_div(ceil_div(size, max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))), width) * width or 1
@@ -294,7 +294,7 @@ class Renderer:
       return lines, self.names[reduce.srcs[0]]
     finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
     if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, lanes, width, element, finish)], None
-    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, ["scratch[row] = total;"])
+    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, [f"scratch[o * {parts} + row / {outputs}] = total;"])
     second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, self.lanes(parts), 1,
                                   lambda w: ([], f"scratch[o * {parts} + r]"), finish)
     return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
@@ -305,15 +305,16 @@ class Renderer:
 
   def reduce_function(self, name, reduce, outputs, size, parts, chunk, lanes, width, element, finish):
     """(name, lines, global size, local size) of a function where `lanes` work-items reduce each of `parts` chunks of
-    each of `outputs` rows of `size`, then run `finish` with the chunk's result in `total` (for row `row`, output `o`).
-    element(width) gives (lines, value) for element r of output o's row."""
+    each of `outputs` rows of `size`, then run `finish` with the chunk's result in `total` (for output `o`). Neighbouring
+    work-items take neighbouring outputs, so where rows are strided (a reduce over leading axes) their reads are
+    neighbours. element(width) gives (lines, value) for element r of output o's row."""
     ctype, rows, i_t = COMPUTE[reduce.dtype.name], outputs * parts, self.int
     init = "0" if reduce.op is ReduceOps.SUM else "-INFINITY" if reduce.dtype.is_float else "INT_MIN"
     local = lanes if lanes > 1 else self.group_size(rows)
     row = self.ids(self.dialect.group_id, 0) if lanes > 1 else self.global_id(0, local)
-    lines = [f"{i_t} row = {row}, o = row / {parts};", f"int lane = {self.ids(self.dialect.local_id, 0)};" if lanes > 1 else "",
+    lines = [f"{i_t} row = {row}, o = row % {outputs};", f"int lane = {self.ids(self.dialect.local_id, 0)};" if lanes > 1 else "",
              f"{ctype} total = {init}, total_err = 0;", f"if (row < {rows}) {{",
-             f"{i_t} start = row % {parts} * {chunk}, end = min(start + {chunk}, ({i_t}){size}), r = start;"]
+             f"{i_t} start = row / {outputs} * {chunk}, end = min(start + {chunk}, ({i_t}){size}), r = start;"]
     if width > 1:  # `width` running results side by side, folded into total after the loop
       body, value = element(width)
       lines += [f"{ctype}{width} lanes = ({ctype}{width})({init}), lanes_err = 0;", f"for (; r + {width} <= end; r += {width}) {{", *body,
@@ -330,76 +331,68 @@ class Renderer:
     lines += [f"if (row < {rows}{' && lane == 0' if lanes > 1 else ''}) {{", *finish, "}"]
     return name, [line for line in lines if line], (ceil_div(rows, 1 if lanes > 1 else local) * local,), (local,)
 
-  def origin(self, op):
-    """Where op's single view starts: its offset, and the offset argument when it has one."""
-    return [str(op.arg.st.views[0].offset)] + ([self.offset(op)] if self.offset(op) else [])
-
-  def tile_start(self, strides, origin, batch, shape, tile_dim, tile_var):
-    """The index where a tile starts: origin, tile_var along tile_dim, and each batch dim unravelled from `batch`."""
-    batch_steps = strides_for(tuple(shape[d] for d in batch))
-    batch_terms = [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)]
-    return " + ".join(origin + [f"{tile_var} * {strides[tile_dim]}"] + batch_terms)
-
-  def cpu_matmul(self, a, b, m, n, k):
-    """Each work-item accumulates a rows x (vectors * width) block of the output in vector registers: per k, `vectors`
-    vectors of b (along n) times each of `rows` scalars of a (along m). Neighbouring work-items share b's columns, so
-    they stay in cache. Dims other than m, n and k are a batch."""
+  def matmul(self, a, b, m, n, k):
+    """(lines, global size, local size) of a matmul: the tile body of this device's kind, then the ops after the
+    reduce on each accumulated output. Dims other than m, n and k are a batch, one per work-group along dim 2."""
     reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
     shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
+    batch = [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
+    batch_steps = strides_for(tuple(shape[d] for d in batch))
+
+    def start(strides, origin):  # where the batch's slice of an operand (or of the output) starts
+      return " + ".join(origin + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
+    origins = [[str(op.arg.st.views[0].offset)] + ([self.offset(op)] if self.offset(op) else []) for op in (a, b)]
+    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(a.arg.st.views[0].strides, origins[0])};",
+             f"{i_t} b0 = {start(b.arg.st.views[0].strides, origins[1])};", f"{i_t} out0 = {start(out_steps, ['0'])};"]
+    body, count, row, col, value, global_size, local_size = (self.gpu_tiles if self.shape.gpu else self.cpu_tiles)(a, b, m, n, k, shape)
+    lines += [*body, f"for (int e = 0; e < {count}; e++) {{", f"{i_t} row = {row}, col = {col};", f"if (row < {shape[m]} && col < {shape[n]}) {{",
+              f"float total = {value};", f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1),
+              self.store("lin", 1), "}", "}"]
+    return lines, global_size + (prod(shape[d] for d in batch),), local_size + (1,)
+
+  def cpu_tiles(self, a, b, m, n, k, shape):
+    """Each work-item accumulates a rows x (vectors * width) block of the output in vector registers: per k, `vectors`
+    vectors of b (along n) times each of `rows` scalars of a (along m). Neighbouring work-items share b's columns, so
+    they stay in cache."""
     width = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)
     vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), next(t for t in MATMUL_ROWS if shape[m] % t == 0)
-    (va, vb), batch, cols = (a.arg.st.views[0], b.arg.st.views[0]), [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1], vectors * width
+    (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
+    groups = (shape[m] // rows, shape[n] // cols)
+    local = tuple(next(t for t in (MATMUL_GROUP, 2, 1) if g % t == 0) for g in groups)
 
     def b_vector(j):
-      start = f"b0 + kk * {vb.strides[k]} + {j * width * vb.strides[n]}"
-      if vb.strides[n] == 1: return self.read(b, start, width)
-      return f"(float{width})({', '.join(self.read(b, f'{start} + {lane * vb.strides[n]}') for lane in range(width))})"
-    groups = (shape[m] // rows, shape[n] // cols, prod(shape[d] for d in batch))
-    local = tuple(next(t for t in (MATMUL_GROUP, 2, 1) if g % t == 0) for g in groups[:2]) + (1,)
-    lines = [f"{i_t} m0 = ({self.global_id(0, local[0])}) * {rows}, n0 = ({self.global_id(1, local[1])}) * {cols};",
-             f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};",
-             f"{i_t} a0 = {self.tile_start(va.strides, self.origin(a), batch, shape, m, 'm0')};",
-             f"{i_t} b0 = {self.tile_start(vb.strides, self.origin(b), batch, shape, n, 'n0')};",
-             f"{i_t} out0 = {self.tile_start(out_steps, [], batch, shape, m, 'm0')} + n0 * {out_steps[n]};",
+      first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
+      if vb.strides[n] == 1: return self.read(b, first, width)
+      return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
+    lines = [f"{self.int} m0 = ({self.global_id(0, local[0])}) * {rows}, n0 = ({self.global_id(1, local[1])}) * {cols};",
              *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
-             f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
+             f"for ({self.int} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
     for i in range(rows):
-      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'a0 + {i * va.strides[m]} + kk * {va.strides[k]}')});",
+      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'a0 + (m0 + {i}) * {va.strides[m]} + kk * {va.strides[k]}')});",
                 *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
-    lines += ["}", f"float tile[{rows * cols}];", *[f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)],
-              f"for (int e = 0; e < {rows * cols}; e++) {{", "float total = tile[e];",
-              f"{i_t} lin = out0 + (e / {cols}) * {out_steps[m]} + (e % {cols}) * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}"]
-    return lines, groups, local
+    lines += ["}", f"float tile[{rows * cols}];", *[f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]]
+    return lines, rows * cols, f"m0 + e / {cols}", f"n0 + e % {cols}", "tile[e]", groups, local
 
-  def gpu_matmul(self, a, b, m, n, k):
+  def gpu_tiles(self, a, b, m, n, k, shape):
     """A TILE x TILE work-group computes a block of TILE*reg x TILE*reg outputs. Per TILE steps of k it stages both
-    operands' tiles in local memory; each work-item accumulates reg x reg outputs, TILE apart so that neighbouring
-    work-items read neighbouring words, in registers."""
-    reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
-    shape, out_steps, i_t, dialect = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int, self.dialect
+    operands' tiles in local memory (zero past the edges); each work-item accumulates reg x reg outputs, TILE apart so
+    that neighbouring work-items read neighbouring words, in registers."""
     reg = 8 if min(shape[m], shape[n]) >= 512 and self.shape.local_memory >= 2 * 4 * TILE * TILE * 8 else 4
-    block, batch = TILE * reg, [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
+    block, dialect = TILE * reg, self.dialect
 
-    def stage(op, dim, base, tile):
-      """Lines copying op's TILE x block tile at (k0, base) into local memory, zero past the edges."""
+    def stage(op, dim, base, name):
       strides = op.arg.st.views[0].strides
       fast, slow = ("kk", "i") if strides[k] == 1 else ("i", "kk")  # neighbouring work-items read neighbouring words
-      index = f"{tile[0]}0 + ({base} + i) * {strides[dim]} + (k0 + kk) * {strides[k]}"
-      return [f"for (int e = t; e < {TILE * block}; e += {TILE * TILE}) {{", f"int {fast} = e % {TILE if fast == 'kk' else block}, "
-              f"{slow} = e / {TILE if fast == 'kk' else block};",
-              f"{tile}_tile[kk][i] = {base} + i < {shape[dim]} && k0 + kk < {shape[k]} ? {self.read(op, index)} : 0.0f;", "}"]
-    lines = [f"{i_t} n0 = {self.ids(dialect.group_id, 0)} * {block}, m0 = {self.ids(dialect.group_id, 1)} * {block};",
-             f"{i_t} batch = {self.ids(dialect.group_id, 2)};",
+      index = f"{name}0 + ({base} + i) * {strides[dim]} + (k0 + kk) * {strides[k]}"
+      return [f"for (int e = t; e < {TILE * block}; e += {TILE * TILE}) {{",
+              f"int {fast} = e % {TILE if fast == 'kk' else block}, {slow} = e / {TILE if fast == 'kk' else block};",
+              f"{name}_tile[kk][i] = {base} + i < {shape[dim]} && k0 + kk < {shape[k]} ? {self.read(op, index)} : 0.0f;", "}"]
+    lines = [f"{self.int} n0 = {self.ids(dialect.group_id, 0)} * {block}, m0 = {self.ids(dialect.group_id, 1)} * {block};",
              f"int tx = {self.ids(dialect.local_id, 0)}, ty = {self.ids(dialect.local_id, 1)}, t = ty * {TILE} + tx;",
-             f"{i_t} a0 = {self.tile_start(a.arg.st.views[0].strides, self.origin(a), batch, shape, m, '0')};",
-             f"{i_t} b0 = {self.tile_start(b.arg.st.views[0].strides, self.origin(b), batch, shape, n, '0')};",
-             f"{i_t} out0 = {self.tile_start(out_steps, [], batch, shape, m, '0')};",
              f"{dialect.shared} float a_tile[{TILE}][{block}], b_tile[{TILE}][{block}];", f"float acc[{reg * reg}] = {{0.0f}};",
-             f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "m0", "a"), *stage(b, n, "n0", "b"), dialect.barrier,
+             f"for ({self.int} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "m0", "a"), *stage(b, n, "n0", "b"), dialect.barrier,
              f"for (int kk = 0; kk < {TILE}; kk++) {{", f"float a_k[{reg}], b_k[{reg}];",
              f"for (int i = 0; i < {reg}; i++) {{ a_k[i] = a_tile[kk][ty + i * {TILE}]; b_k[i] = b_tile[kk][tx + i * {TILE}]; }}",
-             f"for (int e = 0; e < {reg * reg}; e++) acc[e] = fma(a_k[e / {reg}], b_k[e % {reg}], acc[e]);", "}", dialect.barrier, "}",
-             f"for (int e = 0; e < {reg * reg}; e++) {{", f"{i_t} row = m0 + ty + e / {reg} * {TILE}, col = n0 + tx + e % {reg} * {TILE};",
-             f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = acc[e];",
-             f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
-    return lines, (ceil_div(shape[n], block) * TILE, ceil_div(shape[m], block) * TILE, prod(shape[d] for d in batch)), (TILE, TILE, 1)
+             f"for (int e = 0; e < {reg * reg}; e++) acc[e] = fma(a_k[e / {reg}], b_k[e % {reg}], acc[e]);", "}", dialect.barrier, "}"]
+    row, col = f"m0 + ty + e / {reg} * {TILE}", f"n0 + tx + e % {reg} * {TILE}"
+    return lines, reg * reg, row, col, "acc[e]", (ceil_div(shape[n], block) * TILE, ceil_div(shape[m], block) * TILE), (TILE, TILE)
