@@ -32,24 +32,29 @@ def load(flat: np.ndarray, st) -> np.ndarray:
 
 def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   """sum(a * b) over axes (kept as size 1) as one batched matmul. A dim along which only one operand varies (the
-  other broadcasts it with stride 0) becomes a matmul row or column, so the broadcast product is never built."""
+  other broadcasts it with stride 0) becomes a matmul row or column, and one along which neither varies is computed
+  once and broadcast, so no broadcast copy is ever built."""
   dims, shape = range(a.ndim), a.shape
+  out_shape = [1 if i in axes else size for i, size in enumerate(shape)]
+  if a.size == 0: return np.zeros(out_shape, np.result_type(a, b))  # an empty sum is 0; an empty result is empty
   varies_a = [st != 0 or size == 1 for size, st in zip(a.shape, a.strides)]
   varies_b = [st != 0 or size == 1 for size, st in zip(b.shape, b.strides)]
   kept, inner = [i for i in dims if i not in axes], list(axes)
   cols = [i for i in kept if varies_b[i] and not varies_a[i]]
   rows = [i for i in kept if varies_a[i] and not varies_b[i]]
-  batch = [i for i in kept if i not in cols and i not in rows]
+  batch = [i for i in kept if varies_a[i] and varies_b[i]]
+  neither = [i for i in kept if not varies_a[i] and not varies_b[i]]
   size = lambda group: int(np.prod([shape[i] for i in group], dtype=np.int64))
-  only_rows = a[tuple(slice(0, 1) if i in cols else slice(None) for i in dims)]  # drop the broadcast copies
-  only_cols = b[tuple(slice(0, 1) if i in rows else slice(None) for i in dims)]
-  left = only_rows.transpose(batch + rows + inner + cols).reshape(size(batch), size(rows), size(inner))
-  right = only_cols.transpose(batch + inner + cols + rows).reshape(size(batch), size(inner), size(cols))
+  only_rows = a[tuple(slice(0, 1) if i in cols + neither else slice(None) for i in dims)]  # drop the broadcast copies
+  only_cols = b[tuple(slice(0, 1) if i in rows + neither else slice(None) for i in dims)]
+  left = only_rows.transpose(neither + batch + rows + inner + cols).reshape(size(batch), size(rows), size(inner))
+  right = only_cols.transpose(neither + batch + inner + cols + rows).reshape(size(batch), size(inner), size(cols))
   if left.dtype == np.float32 and not (rows and cols):  # a dot, not a matrix product: BLAS would sum it in float32
     left, right = left.astype(np.float64), right.astype(np.float64)
-  order = batch + rows + cols
-  out = np.matmul(left, right).reshape([shape[i] for i in order]).transpose([order.index(i) for i in kept])
-  return out.reshape([1 if i in axes else s for i, s in enumerate(shape)])
+  order = neither + batch + rows + cols  # contiguous operands keep numpy.matmul on its BLAS path
+  out = np.matmul(np.ascontiguousarray(left), np.ascontiguousarray(right))
+  out = out.reshape([1] * len(neither) + [shape[i] for i in order[len(neither):]]).transpose([order.index(i) for i in kept])
+  return np.broadcast_to(out.reshape([1 if i in axes or i in neither else s for i, s in enumerate(shape)]), out_shape)
 
 
 def _valid_mask(st) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
-import contextlib, math, threading, weakref
+import contextlib, functools, math, threading, weakref
 from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
@@ -16,7 +16,7 @@ def _axes(axis, ndim) -> Tuple[int, ...]:
   if axis is None: return tuple(range(ndim))
   axes = axis if isinstance(axis, (tuple, list)) else (axis,)
   for a in axes:
-    if not -max(ndim, 1) <= a < max(ndim, 1): raise IndexError(f"axis {a} is out of range for a tensor of {ndim} dims")
+    if not isinstance(a, (int, np.integer)) or not -max(ndim, 1) <= a < max(ndim, 1): raise IndexError(f"no axis {a!r} in a tensor of {ndim} dims")
   return tuple(sorted(a % max(ndim, 1) for a in axes))
 
 
@@ -35,6 +35,22 @@ def _flatten_args(shape) -> Tuple[int, ...]:
   return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
+def _shape(args, allow_infer=False) -> Tuple[int, ...]:
+  """A shape from f(2, 3) or f((2, 3)): non-negative ints (and -1, to be inferred, where allowed), else a clear error."""
+  shape = _flatten_args(args)
+  if all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= (-1 if allow_infer else 0) for s in shape): return shape
+  raise ValueError(f"a shape needs {'ints >= -1' if allow_infer else 'non-negative ints'}, got {shape}")
+
+
+def _takes_dim(method):
+  """Let a method that takes axis= take PyTorch's spelling, dim=, too."""
+  @functools.wraps(method)
+  def with_dim(self, *args, dim=None, **kwargs):
+    if dim is not None and (args or "axis" in kwargs): raise TypeError(f"{method.__name__}() got both axis and dim")
+    return method(self, *args, **kwargs) if dim is None else method(self, dim, **kwargs)
+  return with_dim
+
+
 class Tensor:
   training = False
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
@@ -45,7 +61,8 @@ class Tensor:
   _jit_log: Optional[list] = None
   _rng = np.random.default_rng()
 
-  def __init__(self, data, dtype: Optional[DType] = None, device=None, requires_grad=False):
+  def __init__(self, data, dtype=None, device=None, requires_grad=False):
+    """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
     if isinstance(data, LazyBuffer):
       self.lazydata = data
     else:
@@ -54,7 +71,12 @@ class Tensor:
       if dtype is None:  # NumPy data keeps its dtype; Python floats become float32, ints int32, bools bool
         keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
         dtype = dtypes.from_np(array.dtype) if keeps_dtype else dtypes.float32
+      dtype = dtypes.of(dtype)
+      if dtype == dtypes.int32 and array.dtype.kind in "iuf":  # refused, not wrapped (NaN fails both comparisons)
+        outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
+        if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
       self.lazydata = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
+    if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
     self.requires_grad, self.grad, self._ctx = requires_grad, None, None
 
   # ---- properties
@@ -101,12 +123,13 @@ class Tensor:
     LazyBuffer.check_later(self.lazydata, make_error)
     return self
   def to(self, device) -> Tensor:
+    """This tensor on another device; differentiable, as in PyTorch: the gradient moves back."""
     device = Device.canonicalize(device)
-    result = Tensor(self.lazydata.to(device), requires_grad=self.requires_grad)
-    if self.grad is not None: result.grad = self.grad.to(device)
-    return result
+    return self if device == self.device else self._apply(F.To, device=device)
 
-  def cast(self, dtype: DType) -> Tensor: return self if dtype == self.dtype else self._apply(F.Cast, dtype=dtype)
+  def cast(self, dtype) -> Tensor:
+    dtype = dtypes.of(dtype)
+    return self if dtype == self.dtype else self._apply(F.Cast, dtype=dtype)
   def float(self) -> Tensor: return self.cast(dtypes.float32)
   def half(self) -> Tensor: return self.cast(dtypes.float16)
   def contiguous(self) -> Tensor: return self._apply(F.Contiguous)
@@ -119,18 +142,26 @@ class Tensor:
 
   @staticmethod
   def full(shape, value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-    dtype = dtype or (dtypes.bool if isinstance(value, bool) else dtypes.int32 if isinstance(value, int) else dtypes.float32)
-    return Tensor(LazyBuffer.const(value, shape, dtype, Device.canonicalize(device)), requires_grad=requires_grad)
+    """A constant: it takes no memory until a kernel reads it."""
+    if dtype is None: dtype = dtypes.bool if isinstance(value, bool) else dtypes.int32 if isinstance(value, int) else dtypes.float32
+    constant = LazyBuffer.const(value, _shape((shape,)), dtypes.of(dtype), Device.canonicalize(device))
+    return Tensor(constant, requires_grad=requires_grad)
 
   @staticmethod
-  def zeros(*shape, **kwargs) -> Tensor: return Tensor.full(_flatten_args(shape), 0.0, **kwargs)
+  def zeros(*shape, **kwargs) -> Tensor: return Tensor.full(_shape(shape), 0.0, **kwargs)
   @staticmethod
-  def ones(*shape, **kwargs) -> Tensor: return Tensor.full(_flatten_args(shape), 1.0, **kwargs)
+  def ones(*shape, **kwargs) -> Tensor: return Tensor.full(_shape(shape), 1.0, **kwargs)
+
+  def full_like(self, value, **kwargs) -> Tensor:
+    """A constant of self's shape; dtype and device default to self's."""
+    return Tensor.full(self.shape, value, **{"dtype": self.dtype, "device": self.device, **kwargs})
+  def zeros_like(self, **kwargs) -> Tensor: return self.full_like(0, **kwargs)
+  def ones_like(self, **kwargs) -> Tensor: return self.full_like(1, **kwargs)
 
   @staticmethod
   def arange(start, stop=None, step=1, dtype=None, **kwargs) -> Tensor:
     if stop is None: start, stop = 0, start
+    if step == 0: raise ValueError("arange needs a nonzero step")
     values = np.arange(start, stop, step)
     if dtype is None: dtype = dtypes.int32 if all(isinstance(v, int) for v in (start, stop, step)) else dtypes.float32
     return Tensor(values, dtype=dtype, **kwargs)
@@ -142,7 +173,7 @@ class Tensor:
   def _random(draw, shape, dtype=dtypes.float32, device=None, requires_grad=False) -> Tensor:
     """Every random tensor comes from here: draw(rng, shape) runs on the host, so a seed gives the same numbers on
     every device, and a TinyJit replay draws anew."""
-    shape = _flatten_args(shape)
+    shape = _shape(shape)
     make = lambda: Tensor(draw(Tensor._rng, shape), dtype=dtype, device=device, requires_grad=requires_grad)
     result = make()
     if Tensor._jit_log is not None: Tensor._jit_log.append(("draw", lambda: make().lazydata, result.lazydata))
@@ -157,6 +188,27 @@ class Tensor:
   @staticmethod
   def uniform(*shape, low=-1.0, high=1.0, **kwargs) -> Tensor:
     return Tensor._random(lambda rng, size: rng.uniform(low, high, size), shape, **kwargs)
+
+  @staticmethod
+  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor:
+    return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
+
+  @staticmethod
+  def randint(low, high=None, size=(), dtype=dtypes.int32, **kwargs) -> Tensor:
+    """Integers uniform in [low, high), or in [0, low) without high; randint(high, size) works too, as in PyTorch."""
+    if isinstance(high, (tuple, list)): high, size = None, high
+    low, high = (0, low) if high is None else (low, high)
+    return Tensor._random(lambda rng, shape: rng.integers(low, high, shape), (size,), dtype, **kwargs)  # NumPy refuses low >= high
+
+  def multinomial(self, num_samples=1, replacement=False) -> Tensor:
+    """num_samples class indices drawn from each row of self's non-negative weights (int32, drawn on the host)."""
+    weights = self.numpy().astype(np.float64)
+    if self.ndim not in (1, 2) or not np.isfinite(weights).all() or (weights < 0).any() or (weights.sum(-1) <= 0).any():
+      raise ValueError(f"multinomial needs 1-D or 2-D finite, non-negative weights with a positive sum per row, got shape {self.shape}")
+    rows = weights.reshape(-1, weights.shape[-1]) / weights.sum(-1).reshape(-1, 1)
+
+    def draw(rng, shape): return np.stack([rng.choice(len(p), num_samples, replacement, p) for p in rows]).reshape(shape)
+    return Tensor._random(draw, (*self.shape[:-1], num_samples), dtypes.int32, self.device)
 
   def const_like(self, value) -> Tensor: return Tensor(self.lazydata.const_like(value))
 
@@ -267,20 +319,27 @@ class Tensor:
     return x._floating()._apply(F.Div, y._floating())
 
   def pow(self, exponent, reverse=False) -> Tensor:
-    """Integer powers multiply (exact, and fine for negative bases); other powers are exp(y * log(x))."""
+    """x ** y as PyTorch (and C's pow). Integer scalar powers multiply (exact). Otherwise |x| ** y = exp(y * log|x|),
+    negated for negative x and odd integer y, NaN for negative x and non-integer y; x ** 0 and 1 ** y are 1, even for NaN."""
     scalar_exponent = not reverse and isinstance(exponent, (int, float))
     if scalar_exponent and float(exponent).is_integer() and abs(exponent) <= 1024:
       result, base, n = None, self, int(abs(exponent))
       while n:  # square and multiply
         if n & 1: result = base if result is None else result * base
         base, n = base * base, n >> 1
-      if result is None: return self.const_like(1)
+      if result is None: return Tensor.full(self.shape, False, device=self.device).where(self, 1)  # 1, with a zero gradient
       return result if exponent > 0 else result.reciprocal()
     if scalar_exponent and exponent == 0.5: return self.sqrt()
-    x, y = self._broadcasted(exponent, reverse=reverse)
-    return (x._floating().log() * y).exp()
+    (x, dtype), (y, _) = [t._accumulating() for t in self._broadcasted(exponent, reverse=reverse)]  # float16 in float32
+    raw, within = (x.abs().log() * y).exp(), y.clip(-2**30, 2**30)  # larger floats are even integers, as inf is in C
+    magnitude = (raw == raw).where(raw, (y == 0).where(True, x.abs() == 1).where(1, raw))  # x ** 0 and 1 ** y are 1, NaN too
+    is_integer, is_odd = within.cast(dtypes.int32).cast(y.dtype) == within, (within * 0.5).cast(dtypes.int32).cast(y.dtype) != within * 0.5
+    negative_base = is_integer.where(is_odd.where(-magnitude, magnitude), (x == -math.inf).where(magnitude, math.nan))  # -inf as C
+    return (x < 0).where(negative_base, magnitude).cast(dtype)
 
-  def neg(self) -> Tensor: return self._apply(F.Neg)
+  def neg(self) -> Tensor:
+    if self.dtype == dtypes.bool: raise TypeError("negation of a bool tensor is not supported (as in PyTorch): use t == False")
+    return self._apply(F.Neg)
   def exp(self) -> Tensor: return self._floating()._apply(F.Exp)
   def log(self) -> Tensor: return self._floating()._apply(F.Log)
   def sqrt(self) -> Tensor: return self._floating()._apply(F.Sqrt)
@@ -293,7 +352,7 @@ class Tensor:
   def rsqrt(self) -> Tensor: return self.sqrt().reciprocal()
   def square(self) -> Tensor: return self * self
   def abs(self) -> Tensor: return self.relu() + (-self).relu()
-  def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, self * 0))  # self * 0: zero gradient, nan stays
+  def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, (self == self).where(self * 0, 0)))  # sign(NaN) is 0
   def cos(self) -> Tensor: return (math.pi / 2 - self).sin()
   def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
   def silu(self) -> Tensor: return self * self.sigmoid()
@@ -308,10 +367,10 @@ class Tensor:
     x, y = self._broadcasted(other)
     return -((-x).maximum(-y))
 
-  def clip(self, min_=None, max_=None) -> Tensor:
-    """Clamp to [min_, max_]; the gradient passes where the value was inside, boundaries included."""
-    result = self if min_ is None else (self < min_).where(min_, self)
-    return result if max_ is None else (result > max_).where(max_, result)
+  def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Clamp to [min, max]; the gradient passes where the value was inside, boundaries included; NaN stays NaN."""
+    result = self if min is None else (self < min).where(min, self)
+    return result if max is None else (result > max).where(max, result)
 
   def where(self, x, y) -> Tensor:
     """Elementwise `x if self else y`, broadcasting all three."""
@@ -348,32 +407,68 @@ class Tensor:
     result = self._apply(function_class, axes=axes) if self.ndim else self
     return result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in axes])
 
+  def _accumulating(self) -> Tuple[Tensor, DType]:
+    """(self in the dtype that sums and divides, the dtype to round the result to once): float16 works in float32,
+    where neither its sums nor its element counts overflow; integers and bools give float32."""
+    return (self if self.dtype in (dtypes.float32, dtypes.float64) else self.float()), (self.dtype if self.dtype.is_float else dtypes.float32)
+
+  def _peak(self, axis) -> Tensor:
+    """The max along axis (kept), detached, to shift exp by; zeros when there is nothing to reduce."""
+    return self._reduce(F.Max, axis, keepdim=True).detach() if self.numel() else self.sum(axis, keepdim=True)
+
+  def _count(self, axis) -> int: return prod(self.shape[a] for a in _axes(axis, self.ndim)) if self.ndim else 1
+
+  @_takes_dim
   def sum(self, axis=None, keepdim=False) -> Tensor:
-    if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()  # accumulate in float32
-    return (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
+    """float16 accumulates in float32 and bools count in int32. An int32 sum that leaves the int32 range (by more than
+    4096, the margin of its float32 estimate) raises at the next realize rather than wrap: PyTorch would give int64,
+    which minigrad lacks. Cast to float64 for wider sums."""
+    if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()
+    total = (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
+    if self.dtype == dtypes.int32 and self._count(axis) > 1:  # a float32 estimate is within ~1e-7 of the sum, far inside the margin
+      outside = self.float()._reduce(F.Sum, axis, keepdim).abs() > 2**31 + 4096
+      outside._check_later(lambda: OverflowError(f"an int32 sum of a {self.shape} tensor left the int32 range; cast to float64 first"))
+    return total
 
-  def max(self, axis=None, keepdim=False) -> Tensor: return self._reduce(F.Max, axis, keepdim)
-  def min(self, axis=None, keepdim=False) -> Tensor: return -((-self).max(axis, keepdim))
+  @_takes_dim
+  def max(self, axis=None, keepdim=False) -> Tensor:
+    """The largest element along axis; NaN where one of the elements is NaN, as in PyTorch (every backend's MAX keeps NaN)."""
+    if self.numel() == 0 and prod(s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)):
+      raise ValueError(f"max or min over zero elements (axis {axis} of a {self.shape} tensor) has no value")
+    return self._reduce(F.Max, axis, keepdim)
 
+  @_takes_dim
+  def min(self, axis=None, keepdim=False) -> Tensor:
+    if self.dtype == dtypes.bool: return self.cast(dtypes.int32).min(axis, keepdim).cast(dtypes.bool)
+    return -((-self).max(axis, keepdim))
+
+  @_takes_dim
   def mean(self, axis=None, keepdim=False) -> Tensor:
-    count = prod(self.shape[a] for a in _axes(axis, self.ndim)) if self.ndim else 1
-    return self._floating().sum(axis, keepdim) / max(count, 1)
+    """NaN over zero elements, as in PyTorch; float16 accumulates and divides in float32."""
+    x, dtype = self._accumulating()
+    return (x.sum(axis, keepdim) / self._count(axis)).cast(dtype)
 
+  @_takes_dim
   def var(self, axis=None, keepdim=False, correction=1) -> Tensor:
-    x = self._floating()
-    count = prod(self.shape[a] for a in _axes(axis, self.ndim)) if self.ndim else 1
-    return (x - x.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(count - correction, 0)
+    """Divides by max(0, n - correction), so n <= correction gives inf or NaN, as in PyTorch."""
+    x, dtype = self._accumulating()
+    return ((x - x.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(self._count(axis) - correction, 0)).cast(dtype)
 
-  def std(self, axis=None, keepdim=False, correction=1) -> Tensor: return self.var(axis, keepdim, correction).sqrt()
+  @_takes_dim
+  def std(self, axis=None, keepdim=False, correction=1) -> Tensor:
+    x, dtype = self._accumulating()
+    return x.var(axis, keepdim, correction).sqrt().cast(dtype)
 
+  @_takes_dim
   def logsumexp(self, axis=None, keepdim=False) -> Tensor:
-    """log(sum(exp(x))) computed around the max, so large inputs don't overflow."""
-    x = self.float() if self.dtype == dtypes.float16 else self._floating()
-    peak = x.max(axis, keepdim=True).detach()
+    """log(sum(exp(x))) computed around the max, so large inputs don't overflow; all -inf gives -inf and a +inf +inf."""
+    x, dtype = self._accumulating()
+    peak = x._peak(axis)
+    peak = ((peak - peak) == 0).where(peak, 0)  # an infinite peak would turn x - peak into NaN
     result = (x - peak).exp().sum(axis, keepdim=True).log() + peak
-    result = result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])
-    return result.cast(self.dtype) if self.dtype == dtypes.float16 else result
+    return (result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])).cast(dtype)
 
+  @_takes_dim
   def prod(self, axis=None, keepdim=False) -> Tensor:
     """Product along axes by pairwise multiplication (log2(n) steps), so zeros and signs are exact."""
     axes = _axes(axis, self.ndim)
@@ -383,24 +478,28 @@ class Tensor:
       if x.shape[-1] % 2: x = x.pad(((0, 0),) * (x.ndim - 1) + ((0, 1),), value=1)
       pairs = x.reshape(*x.shape[:-1], x.shape[-1] // 2, 2)
       x = pairs[..., 0] * pairs[..., 1]
-    if x.shape[-1] == 0: x = x.const_like(1).reshape(*x.shape[:-1], 1).expand(*x.shape[:-1], 1)
+    if x.shape[-1] == 0: x = Tensor.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)  # the product of nothing
     result = x.reshape(*[self.shape[i] for i in kept])
     return result.reshape(*[1 if i in axes else s for i, s in enumerate(self.shape)]) if keepdim else result
 
+  @_takes_dim
   def argmax(self, axis=None, keepdim=False) -> Tensor:
-    """Index of the first maximum (int32, no gradient)."""
-    if axis is None: return self.flatten().argmax(0).reshape(*([1] * self.ndim if keepdim else []))
-    axis = _axes(axis, self.ndim)[0]
-    size = self.shape[axis]
-    is_max = self.detach() == self.detach().max(axis, keepdim=True)
-    countdown = Tensor.arange(size, 0, -1, device=self.device).reshape(size, *[1] * (self.ndim - axis - 1))
-    return size - (is_max * countdown).max(axis, keepdim)
+    """Index of the first maximum, or of the first NaN, as in PyTorch (int32, no gradient)."""
+    return self._first_index_of(Tensor.max, axis, keepdim)
 
-  def argmin(self, axis=None, keepdim=False) -> Tensor: return (-self).argmax(axis, keepdim)
+  @_takes_dim
+  def argmin(self, axis=None, keepdim=False) -> Tensor: return self._first_index_of(Tensor.min, axis, keepdim)
+
+  def _first_index_of(self, extreme, axis, keepdim) -> Tensor:
+    if axis is None or self.ndim == 0: return self.flatten()._first_index_of(extreme, 0, False).reshape(*([1] * self.ndim if keepdim else []))
+    (axis,), x = _axes(axis, self.ndim), self.detach()
+    hit = (x == extreme(x, axis, keepdim=True)).where(True, x != x)  # a NaN extreme equals nothing: its index is the NaN's
+    countdown = Tensor.arange(x.shape[axis], 0, -1, device=self.device).reshape(x.shape[axis], *[1] * (self.ndim - axis - 1))
+    return x.shape[axis] - (hit * countdown).max(axis, keepdim)
 
   # ---- movement
   def reshape(self, *shape) -> Tensor:
-    shape = _flatten_args(shape)
+    shape = _shape(shape, allow_infer=True)
     if shape.count(-1) > 1: raise ValueError(f"reshape to {shape}: only one dimension can be -1")
     known = prod(s for s in shape if s != -1)
     if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
@@ -409,7 +508,7 @@ class Tensor:
     return self if shape == self.shape else self._apply(F.Reshape, shape=shape)
 
   def permute(self, *order) -> Tensor:
-    order = tuple(o % max(self.ndim, 1) for o in _flatten_args(order))
+    order = tuple(_axes(o, self.ndim)[0] for o in _flatten_args(order))
     if sorted(order) != list(range(self.ndim)): raise ValueError(f"permute order {order} is not a permutation of the dims of {self.shape}")
     return self._apply(F.Permute, order=order)
 
@@ -434,7 +533,7 @@ class Tensor:
     return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
 
   def expand(self, *shape) -> Tensor:
-    shape = _flatten_args(shape)
+    shape = _shape(shape, allow_infer=True)
     x = self.reshape(*(1,) * (len(shape) - self.ndim), *self.shape) if len(shape) > self.ndim else self
     shape = tuple(old if new == -1 else new for old, new in zip(x.shape, shape))
     if len(shape) != x.ndim or any(old != new and old != 1 for old, new in zip(x.shape, shape)):
@@ -444,7 +543,7 @@ class Tensor:
   def pad(self, pads, value=0.0) -> Tensor:
     """Pad with one (before, after) pair per dim, in order."""
     pads = tuple(tuple(p) for p in pads)
-    if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 for p in pads):
+    if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 or not all(isinstance(v, (int, np.integer)) for v in p) for p in pads):
       raise ValueError(f"pad needs one non-negative (before, after) pair per dim of {self.shape}, got {pads}")
     padded = self._apply(F.Pad, pads=pads)
     if value == 0: return padded
@@ -453,7 +552,10 @@ class Tensor:
 
   def shrink(self, bounds) -> Tensor:
     """Keep [start, end) along each dim: a view, no copy."""
-    return self._apply(F.Shrink, bounds=tuple(tuple(b) for b in bounds))
+    bounds = tuple(tuple(b) for b in bounds)
+    if len(bounds) != self.ndim or any(len(b) != 2 or not 0 <= b[0] <= b[1] <= size for b, size in zip(bounds, self.shape)):
+      raise ValueError(f"shrink needs one (start, end) pair with 0 <= start <= end <= size per dim of {self.shape}, got {bounds}")
+    return self._apply(F.Shrink, bounds=bounds)
 
   def flip(self, axis) -> Tensor: return self._apply(F.Flip, axes=_axes(axis, self.ndim))
 
@@ -482,9 +584,8 @@ class Tensor:
     for item in index:
       if item is None: final_shape.append(1); continue
       if isinstance(item, Tensor):
-        if item.dtype == dtypes.bool and item.shape != self.shape[dim:dim + item.ndim]:
-          raise IndexError(f"bool mask of shape {item.shape} does not match dims {dim}.. of the indexed shape {self.shape}")
-        if item.dtype == dtypes.bool and item.ndim == 0: raise IndexError("a 0-d bool index is not supported: use None or a 1-D mask")
+        if item.dtype == dtypes.bool and (item.ndim == 0 or item.shape != self.shape[dim:dim + item.ndim]):
+          raise IndexError(f"a bool mask needs at least 1 dim and the shape of the dims it indexes: got {item.shape} at dim {dim} of {self.shape}")
         positions = [Tensor(p.astype(np.int32), device=self.device) for p in item.numpy().nonzero()] if item.dtype == dtypes.bool else [item]
         for p in positions:
           gathers.append((len(final_shape), p))
@@ -667,16 +768,18 @@ class Tensor:
     return out if bias is None else out + bias
 
   # ---- functional
+  @_takes_dim
   def softmax(self, axis=-1) -> Tensor:
-    x = self.float() if self.dtype == dtypes.float16 else self._floating()
-    exps = (x - x.max(axis, keepdim=True).detach()).exp()
-    return (exps / exps.sum(axis, keepdim=True)).cast(self.dtype if self.dtype.is_float else dtypes.float32)
+    x, dtype = self._accumulating()
+    exps = (x - x._peak(axis)).exp()
+    return (exps / exps.sum(axis, keepdim=True)).cast(dtype)
 
+  @_takes_dim
   def log_softmax(self, axis=-1) -> Tensor:
     """x - logsumexp(x), in log space around the max, so logits of +-1e4 stay exact."""
-    x = self.float() if self.dtype == dtypes.float16 else self._floating()
-    shifted = x - x.max(axis, keepdim=True).detach()
-    return (shifted - shifted.exp().sum(axis, keepdim=True).log()).cast(self.dtype if self.dtype.is_float else dtypes.float32)
+    x, dtype = self._accumulating()
+    shifted = x - x._peak(axis)
+    return (shifted - shifted.exp().sum(axis, keepdim=True).log()).cast(dtype)
 
   def dropout(self, p=0.5) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p), only while Tensor.training is True."""
@@ -714,17 +817,17 @@ class Tensor:
   def softplus(self, beta=1.0, threshold=20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold, as PyTorch."""
     scaled = self * beta
-    return (scaled > threshold).where(self, (1 + scaled.clip(max_=threshold).exp()).log() / beta)
+    return (scaled > threshold).where(self, (1 + scaled.clip(None, threshold).exp()).log() / beta)
 
-  def elu(self, alpha=1.0) -> Tensor: return (self > 0).where(self, alpha * (self.clip(max_=0).exp() - 1))
+  def elu(self, alpha=1.0) -> Tensor: return (self > 0).where(self, alpha * (self.clip(None, 0).exp() - 1))
 
   def _windows(self, size, stride, dilation) -> Tensor:
     """(..., n) -> (..., out, size): every window along the last dim, as one view of self (no copy per offset).
     Overlapping windows repeat the row `size` times and pad it by size * dilation, so that row j of its
     (size, n + dilation) reshape starts j * dilation elements on; windows that don't overlap are a reshape."""
     n, lead, no_pad = self.shape[-1], self.shape[:-1], ((0, 0),) * (self.ndim - 1)
-    out = (n - dilation * (size - 1) - 1) // stride + 1
     if min(size, stride, dilation) <= 0: raise ValueError(f"kernel {size}, stride {stride} and dilation {dilation} must be positive")
+    out = (n - dilation * (size - 1) - 1) // stride + 1
     if out <= 0: raise ValueError(f"kernel {size} with dilation {dilation} is larger than the (padded) input size {n}")
     if size <= stride and dilation == 1:
       return self.pad(no_pad + ((0, max(out * stride - n, 0)),))[..., :out * stride].reshape(*lead, out, stride)[..., :size]
