@@ -13,6 +13,9 @@ only to show the Monte Carlo estimators k1, k2, k3 of the reverse KL that RL fin
 teacher into a student with plain cross-entropy on soft targets: KL -> 0 while CE -> H(teacher).
 
     python examples/kl_regularization.py [--device CL] [--steps 400] [--betas 0 0.1 1] [--plot kl.png]
+
+examples/kl_finetune.py applies the same penalty to a language model: it fine-tunes examples/char_gpt.py's transformer
+with a policy gradient on sampled text, the setting of RLHF and GRPO.
 """
 import argparse
 import importlib.util
