@@ -24,7 +24,8 @@ class TinyJit:
     functools.update_wrapper(self, fn)
 
   def __call__(self, *args, **kwargs):
-    args, kwargs, inputs = _realized_inputs(args, kwargs)
+    args, kwargs = tuple(map(_realized, args)), {name: _realized(value) for name, value in kwargs.items()}
+    inputs = [value for value in (*args, *kwargs.values()) if isinstance(value, Tensor)]
     key = tuple((t.shape, t.dtype, t.device) for t in inputs)
     if key != self.key: self.key, self.calls, self.plan = key, 0, None
     self.calls += 1
@@ -93,15 +94,6 @@ def _current_buffer(ref, captured):
   return _buffer_of(t.lazydata.realize())
 
 
-def _realized_inputs(args, kwargs):
-  """The arguments with every Tensor replaced by a realized, contiguous copy of its value (the kernels read whole
-  buffers from offset 0), and those Tensors in order."""
-  inputs = []
-
-  def prepared(value):
-    if not isinstance(value, Tensor): return value
-    inputs.append(Tensor(value.lazydata.contiguous()).realize())
-    return inputs[-1]
-  args = tuple(prepared(a) for a in args)
-  kwargs = {name: prepared(value) for name, value in kwargs.items()}
-  return args, kwargs, inputs
+def _realized(value):
+  """A Tensor argument as a realized, contiguous copy of its value (kernels read whole buffers from offset 0)."""
+  return Tensor(value.lazydata.contiguous()).realize() if isinstance(value, Tensor) else value
