@@ -149,7 +149,7 @@ def main():
     else:
         print(f"pretraining the reference for {args.pretrain_steps} steps (char_gpt.py --save FILE, then --load FILE, skips this)")
         pretrain_args = argparse.Namespace(steps=args.pretrain_steps, batch_size=32, lr=3e-3, warmup=30, jit=True, seed=args.seed,
-                                           eval_every=max(args.pretrain_steps // 3, 1))
+                                           eval_every=max(args.pretrain_steps // 4, 1))
         train(reference, data, pretrain_args)
     for param in state.get_parameters(reference): param.requires_grad = False  # frozen
 
