@@ -64,7 +64,8 @@ class Runner:
     self.input_dtypes = dict(sorted({op.arg.index: op.dtype for op in kernel.ops if op.op is KernelOps.LOAD}.items()))
     self.out_bytes, self.scratch_bytes = prod(kernel.out.shape) * kernel.out.dtype.itemsize, program.scratch_bytes
     arg_types = [ARGUMENT_TYPES[program.index_type if dtype is None else COMPUTE[dtype.name]] for dtype in kernel.arg_dtypes()]
-    checks = [np.int64] * len(self.input_dtypes) + [None] if backend.shape.check_bounds else []
+    self.check_bounds = backend.shape.check_bounds
+    checks = [np.int64] * len(self.input_dtypes) + [None] if self.check_bounds else []
     for function, _, _ in self.launches:  # typed scalars are packed fast: untyped ones cost ~80 us a launch in pyopencl
       function.set_scalar_arg_dtypes([None] * (1 + len(self.input_dtypes)) + arg_types + [None] * bool(self.scratch_bytes) + checks)
 
@@ -74,7 +75,7 @@ class Runner:
     if out.nbytes == 0: return out
     scratch = CLBuffer(backend, self.scratch_bytes) if self.scratch_bytes else None
     values = [out.mem, *[buffer.mem for buffer in inputs], *args] + ([scratch.mem] if scratch else [])
-    if backend.shape.check_bounds:
+    if self.check_bounds:
       sizes = [buffer.nbytes // dtype.itemsize for buffer, dtype in zip(inputs, self.input_dtypes.values())]
       flag = backend.from_numpy(np.zeros(1, np.int32))
       values += sizes + [flag.mem]
@@ -82,7 +83,7 @@ class Runner:
     for function, global_size, local_size in self.launches:
       function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
       backend.cl.enqueue_nd_range_kernel(backend.queue, function, global_size, local_size)
-    if backend.shape.check_bounds and (bad := int(backend.to_numpy(flag, dtypes.int32)[0])):
+    if self.check_bounds and (bad := int(backend.to_numpy(flag, dtypes.int32)[0])):
       raise IndexError(f"kernel {self.kernel.name} read input {bad - 1} outside its {sizes[bad - 1]} elements")
     return out
 

@@ -118,6 +118,8 @@ class Renderer:
     reach = [prod(op.shape) for op in self.ops] + [prod(v.shape) + abs(v.offset) + sum(abs(st) * size for st, size in zip(v.strides, v.shape))
                                                    for op in self.ops if op.op in LEAVES for v in tracker(op).views]
     self.int = "long" if max(reach) >= 2**31 else "int"  # int indices are faster, but wrap past 2**31
+    # vectors as wide as the device's: a double vector holds half as many values as a float one
+    self.width = max(1, shape.width // (2 if any(op.dtype == dtypes.float64 for op in self.ops) else 1))
 
   def ids(self, template, dim): return f"({self.int}){template.format(dim, 'xyz'[dim])}"
   def global_id(self, dim, local): return f"{self.ids(self.dialect.group_id, dim)} * {local} + {self.ids(self.dialect.local_id, dim)}"
@@ -164,10 +166,11 @@ class Renderer:
     ctype, st = COMPUTE[op.dtype.name], tracker(op)
     vector, view = f"{ctype}{width}", st.views[0]
     if op.op is not KernelOps.LOAD and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
+    one_element = op.op is KernelOps.LOAD and not st.contiguous and not st.masked and not any(view.strides)  # read by every lane
     in_one_row = self.aligned and op.op is KernelOps.LOAD and len(st.views) == 1 and not view.mask and view.shape[-1] % width == 0
-    if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
+    if one_element or op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
       lines, index = self.index(i, st, base, self.offset(op))
-      if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
+      if one_element or view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
       return lines + [f"{vector} v{i} = {self.read(op, index, width)};"]
     if in_one_row:  # one index computation, then a fixed stride between lanes
       lines, index = self.index(i, st, base, self.offset(op))
@@ -243,14 +246,14 @@ class Renderer:
     if "round_half(" in source:  # a cast to float16 rounds through half storage: the device may have no half arithmetic
       lines += ["float round_half(float x) {", f"  ushort bits; {self.dialect.half_store.format('(half*)&bits', 0, 'x')}",
                 f"  return {self.dialect.half_load.format('(half*)&bits', 0)}; }}"]
-    if f"round_half{self.shape.width}(" in source:
-      lines += [f"float{self.shape.width} round_half{self.shape.width}(float{self.shape.width} x) {{ ushort bits[{self.shape.width}];",
-                f"  vstore_half{self.shape.width}(x, 0, (half*)bits); return vload_half{self.shape.width}(0, (half*)bits); }}"]
+    if f"round_half{self.width}(" in source:
+      lines += [f"float{self.width} round_half{self.width}(float{self.width} x) {{ ushort bits[{self.width}];",
+                f"  vstore_half{self.width}(x, 0, (half*)bits); return vload_half{self.width}(0, (half*)bits); }}"]
     return ("double" in source) * self.dialect.fp64 + "".join(line + "\n" for line in lines)
 
   def elementwise(self):
     """(lines, global size, local size): vectors of `width` outputs, then a scalar tail in work-item `vectors`."""
-    count, width = prod(self.kernel.out.shape), self.shape.width
+    count, width = prod(self.kernel.out.shape), self.width
     vectors, everything = count // width, range(len(self.ops))
     local = self.group_size(vectors + 1)
     lines = [f"{self.int} gid = {self.global_id(0, local)};"]
@@ -277,12 +280,12 @@ class Renderer:
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
-    width = self.shape.width if trailing else 1
+    width = self.width if trailing else 1
     lanes = self.lanes(size) if trailing else 1
     busy = 4 * self.shape.compute_units * (GPU_GROUP if self.shape.gpu and lanes == 1 else 1)  # work-groups (items) in flight
-    chunk = ceil_div(ceil_div(size, max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))), width) * width or 1
+    chunk = ceil_div(ceil_div(size, max(1, min(ceil_div(busy, max(1, outputs)), size // (64 * lanes * width)))), width) * width or 1
     parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
-    if trailing: row_index = f"o * {size} + r"
+    if trailing or not size: row_index = f"o * {size} + r"  # (an empty row reads nothing)
     else:
       steps = strides_for(tuple(s if d in axes else 1 for d, s in enumerate(in_shape)))
       out_steps, in_steps = strides_for(reduce.shape), strides_for(in_shape)

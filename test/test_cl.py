@@ -216,10 +216,12 @@ def test_bounds_check_mode_names_a_read_outside_an_input(shape, backend):
 # ---- clean output, and a new C-style language is a table of facts
 
 def test_builds_print_nothing(backend):
+    doubles = "cl_khr_fp64" in backend.device.extensions
     code = ("import numpy as np\nfrom minigrad import Tensor, dtypes\nx = Tensor(np.random.rand(70, 70).astype(np.float32), device='CL')\n"
-            "h = x.cast(dtypes.float16)\nprint(((x @ x).sum(axis=1) + h.exp().max(axis=0) + x.sum()).numpy().shape)")
+            f"h, d = x.cast(dtypes.float16), x.cast(dtypes.float64 if {doubles} else dtypes.float32)\n"
+            "print(((x @ x).sum(axis=1) + h.exp().max(axis=0) + x.sum() + d.exp().sum(axis=0).cast(dtypes.float32)).numpy().shape)")
     for forced in ("cpu", "gpu"):
-        env = {**os.environ, "MINIGRAD_CL_SHAPE": forced, "PYTHONPATH": os.pathsep.join(sys.path)}
+        env = {**os.environ, "MINIGRAD_CL_SHAPE": forced, "PYTHONPATH": os.pathsep.join(sys.path), "POCL_KERNEL_CACHE": "0", "PYOPENCL_NO_CACHE": "1"}
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
         assert (done.stdout, done.stderr) == ("(70,)\n", ""), done.stderr
 
