@@ -56,9 +56,16 @@ class TinyJit:
       steps.append((runner, [sources.get(id(b.realized), ("fixed", b.realized)) for b in in_bases], launch_args))
       sources[id(out.realized)] = ("launch", j)
     where = lambda t: sources.get(id(t.lazydata.realized), ("fixed", t.lazydata.realized))
+    self.fixed = {id(buffer) for _, step_sources, _ in steps for kind, buffer in step_sources if kind == "fixed"}
+    Tensor._assign_watchers.add(self)
     self.plan = (steps, [remake for remake, _ in draws], [(weakref.ref(t), where(t)) for t in changed],
                  [(t, where(t)) for t in outs], result)
     return result
+
+  def assigned(self, old):
+    """A tensor changed that held a constant or a buffer the captured kernels read as fixed data: capture again,
+    rather than replay stale data."""
+    if self.plan is not None and (old.base.realized is None or id(old.base.realized) in self.fixed): self.key, self.plan = None, None
 
   def _replay(self, inputs):
     steps, remakes, updates, outs, result = self.plan

@@ -92,3 +92,15 @@ def test_returned_tensors_of_different_replays_do_not_share_memory(device):
     double = TinyJit(lambda x: (x * 2).realize())
     results = [double(Tensor([float(i)], device=device)) for i in range(5)]
     assert [r.item() for r in results] == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def test_a_tensor_changed_after_the_capture_is_read_at_its_new_value(device):
+    norm = nn.LayerNorm(4)
+    total = TinyJit(lambda x: norm(x).sum().realize())
+    x = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4), device=device)
+    norm.weight, norm.bias = Tensor.ones(4, device=device), Tensor.zeros(4, device=device)  # constants, never assigned
+    for _ in range(3):
+        total(x)
+    with Tensor.no_grad():
+        norm.bias.assign(norm.bias + 1)
+    assert [round(total(x).item(), 4) for _ in range(3)] == [12.0] * 3
