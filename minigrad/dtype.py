@@ -34,4 +34,18 @@ class dtypes:
     raise TypeError(f"unsupported dtype {kind}: use bool, int32, float16, float32 or float64")
 
   @staticmethod
+  def of(spec) -> DType:
+    """The DType that spec names: a DType, a NumPy dtype or type (np.float32), or a name ("float32", or PyTorch's "half")."""
+    if isinstance(spec, DType): return spec
+    if isinstance(spec, str) and spec in DTYPE_NAMES: return DTYPE_NAMES[spec]
+    if isinstance(spec, (np.dtype, type)) and np.dtype(spec).kind in "biuf": return dtypes.from_np(spec)
+    raise TypeError(f"unknown dtype {spec!r}: give a minigrad dtype (dtypes.float32), a NumPy dtype (np.float32) or one of "
+                    f"the names {', '.join(DTYPE_NAMES)}")
+
+  @staticmethod
   def promote(a: DType, b: DType) -> DType: return a if a.priority >= b.priority else b
+
+
+# PyTorch's short names too, with PyTorch's meaning ("float" is float32, as torch.float, not NumPy's float64)
+DTYPE_NAMES = {"bool": dtypes.bool, "int32": dtypes.int32, "int": dtypes.int32, "float16": dtypes.float16, "half": dtypes.float16,
+               "float32": dtypes.float32, "float": dtypes.float32, "float64": dtypes.float64, "double": dtypes.float64}

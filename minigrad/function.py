@@ -18,6 +18,15 @@ class Contiguous(Function):
   def backward(self, grad): return grad
 
 
+class To(Function):
+  """A copy to another device; the gradient is copied back."""
+  def forward(self, x, device):
+    self.device = x.device
+    return x.to(device)
+
+  def backward(self, grad): return grad.to(self.device)
+
+
 class Cast(Function):
   def forward(self, x, dtype):
     self.input_dtype = x.dtype
@@ -74,10 +83,10 @@ class Sqrt(Function):
 
 class Relu(Function):
   def forward(self, x):
-    self.positive = x.const_like(0).e(BinaryOps.CMPLT, x)
-    return self.positive.e(TernaryOps.WHERE, x, x.const_like(0))
+    self.x = x  # zeroes what is below 0, so a NaN passes through, as in PyTorch
+    return x.e(BinaryOps.CMPLT, x.const_like(0)).e(TernaryOps.WHERE, x.const_like(0), x)
 
-  def backward(self, grad): return self.positive.e(TernaryOps.WHERE, grad, grad.const_like(0))
+  def backward(self, grad): return self.x.const_like(0).e(BinaryOps.CMPLT, self.x).e(TernaryOps.WHERE, grad, grad.const_like(0))
 
 
 class Sigmoid(Function):

@@ -7,8 +7,14 @@ from minigrad.tensor import Tensor
 
 class Optimizer:
   """The parameters to update (each once, even if listed twice) and the learning rate."""
-  def __init__(self, params, lr):
+  def __init__(self, params, lr, **hyperparameters):
+    """Refuses what could never train (non-leaf tensors, tensors without requires_grad) and negative hyperparameters."""
     self.params: List[Tensor] = list(dict.fromkeys(params))
+    for param in self.params:
+      if param._ctx is not None: raise ValueError("can't optimize a non-leaf Tensor (one computed from others; create it with requires_grad=True)")
+      if not param.requires_grad: raise ValueError(f"can't optimize a tensor that does not require grad ({param}): it would never change")
+    for name, value in {"lr": lr, **hyperparameters}.items():
+      if not value >= 0: raise ValueError(f"invalid {name}: {value} (must be >= 0)")
     self.device = self.params[0].device if self.params else None
     self.lr = lr
 
@@ -47,7 +53,7 @@ class SGD(Optimizer):
   """g = grad + weight_decay * p; with momentum, buf = momentum * buf + g (buf starts as the first g) and g becomes buf,
   or g + momentum * buf with nesterov; then p = p - lr * g."""
   def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
-    super().__init__(params, lr)
+    super().__init__(params, lr, momentum=momentum, weight_decay=weight_decay)
     if nesterov and momentum <= 0: raise ValueError(f"nesterov needs a positive momentum, got momentum={momentum}")
     self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
     self.buffers: List = [None] * len(self.params)
@@ -64,8 +70,11 @@ class SGD(Optimizer):
 class AdamW(Optimizer):
   """Adam with decoupled weight decay: p = p * (1 - lr * weight_decay), then m and v, the moving averages of grad and
   grad**2, give p = p - lr * m_hat / (sqrt(v_hat) + eps) with the bias-corrected m_hat = m / (1 - b1**t), v_hat likewise."""
-  def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01):
-    super().__init__(params, lr)
+  def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01, betas=None):
+    """betas=(b1, b2), PyTorch's spelling, overrides b1 and b2; each must be in [0, 1) (b1 = 1 would divide by zero)."""
+    super().__init__(params, lr, eps=eps, weight_decay=weight_decay)
+    b1, b2 = (b1, b2) if betas is None else betas
+    if not (0 <= b1 < 1 and 0 <= b2 < 1): raise ValueError(f"invalid betas ({b1}, {b2}): each must be in [0, 1)")
     self.b1, self.b2, self.eps, self.weight_decay, self.t = b1, b2, eps, weight_decay, 0
     self.m = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
     self.v = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
@@ -86,5 +95,5 @@ class AdamW(Optimizer):
 
 class Adam(AdamW):
   """Adam: AdamW without weight decay."""
-  def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
-    super().__init__(params, lr, b1, b2, eps, weight_decay=0.0)
+  def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, betas=None):
+    super().__init__(params, lr, b1, b2, eps, weight_decay=0.0, betas=betas)
