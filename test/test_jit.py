@@ -14,9 +14,9 @@ def train(device, jit, make_optimizer, steps=6, schedule=False, dropout=0.0):
     """Losses and final weights of a small MLP trained on the batches of X, plainly or through TinyJit."""
     Tensor.manual_seed(1)
     first, second = nn.Linear(5, 7), nn.Linear(7, 3)
+    for layer in (first, second):
+        layer.weight, layer.bias = (Tensor(p.numpy(), device=device, requires_grad=True) for p in (layer.weight, layer.bias))
     params = [first.weight, first.bias, second.weight, second.bias]
-    for p in params:
-        p.assign(p.to(device)).realize()
     opt = make_optimizer(params)
 
     def step(x, y):

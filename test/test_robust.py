@@ -80,8 +80,7 @@ def test_cat_of_pieces_is_one_kernel_and_matches_numpy(device):
 
 def test_gradients_accumulated_without_zero_grad_cost_the_same_work_every_step(device):
     layer = nn.Linear(16, 16)
-    layer.weight.assign(layer.weight.to(device)).realize()
-    layer.bias.assign(layer.bias.to(device)).realize()
+    layer.weight, layer.bias = (Tensor(p.numpy(), device=device, requires_grad=True) for p in (layer.weight, layer.bias))
     x = Tensor.ones(4, 16, device=device)
     work = []
     for _ in range(30):
@@ -114,9 +113,9 @@ def test_accumulating_micro_batches_holds_the_memory_of_one():
 def test_a_steps_loss_is_computed_once_with_its_gradients(device):
     from minigrad.nn import optim
     first, second = nn.Linear(3, 8), nn.Linear(8, 2)
+    for layer in (first, second):
+        layer.weight, layer.bias = (Tensor(p.numpy(), device=device, requires_grad=True) for p in (layer.weight, layer.bias))
     params = [first.weight, first.bias, second.weight, second.bias]
-    for p in params:
-        p.assign(p.to(device)).realize()
     opt = optim.SGD(params, lr=0.1)
     x, y = Tensor(np.ones((4, 3), np.float32), device=device), Tensor([0, 1, 1, 0], device=device)
     loss = second(first(x).tanh()).cross_entropy(y)
