@@ -11,6 +11,7 @@ recomputed per element rather than stored (a broadcast bias's sigmoid). `contigu
 Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
 """
 import threading, time
+from dataclasses import replace
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
@@ -77,12 +78,6 @@ def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs):
     kernel_of[base] = base if base in realize else kernels.pop()
 
 
-def _zero_offset(st):
-  """st with its first view's offset moved out, and that offset: the offset becomes a kernel argument."""
-  first = st.views[0]
-  return ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:]), first.offset
-
-
 def _lower(root, realize):
   """The kernel computing root, its input bases and the sources of its scalar arguments (a constant's node, or the
   value itself). An iterative walk, so deep graphs don't hit Python's recursion limit."""
@@ -106,8 +101,9 @@ def _lower(root, realize):
   def leaf(base, st):
     if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, base)
     if base not in inputs: inputs.append(base)
-    st, offset = _zero_offset(st) if st.views[0].offset else (st, 0)
-    buffer = MemBuffer(inputs.index(base), st, new_arg(offset) if offset else None)
+    first = st.views[0]  # its offset becomes a kernel argument
+    if first.offset: st = ShapeTracker((replace(first, offset=0),) + st.views[1:])
+    buffer = MemBuffer(inputs.index(base), st, new_arg(first.offset) if first.offset else None)
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
   def children(base, st):
