@@ -5,11 +5,18 @@ from minigrad.ops import BinaryOps, ReduceOps, TernaryOps, UnaryOps
 
 
 class Function:
+  """A subclass defines forward(*lazybuffers, **args) -> LazyBuffer and backward(grad) -> the gradient of each input
+  (a tuple for several inputs; None for an input that gets none). Tensor._apply makes one per use."""
   differentiable = True  # comparisons say False: their results carry no gradient
 
   def __init__(self, *needs_input_grad): self.needs_input_grad = needs_input_grad
-  def forward(self, *args, **kwargs): raise NotImplementedError
-  def backward(self, grad): raise NotImplementedError
+
+
+class _Pointwise(Function):
+  """One UnaryOps op, the subclass's `op`; its backward reads the input x and the result ret."""
+  def forward(self, x):
+    self.x, self.ret = x, x.e(self.op)
+    return self.ret
 
 
 # ---- unary
@@ -35,49 +42,34 @@ class Cast(Function):
   def backward(self, grad): return grad if grad.dtype == self.input_dtype else grad.e(UnaryOps.CAST, arg=self.input_dtype)
 
 
-class Neg(Function):
-  def forward(self, x): return x.e(UnaryOps.NEG)
+class Neg(_Pointwise):
+  op = UnaryOps.NEG
   def backward(self, grad): return grad.e(UnaryOps.NEG)
 
 
-class Reciprocal(Function):
-  def forward(self, x):
-    self.ret = x.e(UnaryOps.RECIP)
-    return self.ret
-
+class Reciprocal(_Pointwise):
+  op = UnaryOps.RECIP
   def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret).e(BinaryOps.MUL, self.ret).e(UnaryOps.NEG)
 
 
-class Sin(Function):
-  def forward(self, x):
-    self.x = x
-    return x.e(UnaryOps.SIN)
-
-  def backward(self, grad):  # cos(x) = sin(pi/2 - x)
-    return grad.e(BinaryOps.MUL, self.x.const_like(math.pi / 2).e(BinaryOps.SUB, self.x).e(UnaryOps.SIN))
+class Sin(_Pointwise):
+  """The derivative cos(x) is computed as sin(pi/2 - x), so no cos op is needed."""
+  op = UnaryOps.SIN
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.x.const_like(math.pi / 2).e(BinaryOps.SUB, self.x).e(UnaryOps.SIN))
 
 
-class Exp(Function):
-  def forward(self, x):
-    self.ret = x.e(UnaryOps.EXP)
-    return self.ret
-
+class Exp(_Pointwise):
+  op = UnaryOps.EXP
   def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret)
 
 
-class Log(Function):
-  def forward(self, x):
-    self.x = x
-    return x.e(UnaryOps.LOG)
-
+class Log(_Pointwise):
+  op = UnaryOps.LOG
   def backward(self, grad): return grad.e(BinaryOps.DIV, self.x)
 
 
-class Sqrt(Function):
-  def forward(self, x):
-    self.ret = x.e(UnaryOps.SQRT)
-    return self.ret
-
+class Sqrt(_Pointwise):
+  op = UnaryOps.SQRT
   def backward(self, grad): return grad.e(BinaryOps.DIV, self.ret.e(BinaryOps.ADD, self.ret))
 
 
@@ -115,9 +107,7 @@ class Mul(Function):
     self.x, self.y = x, y
     return x.e(BinaryOps.MUL, y)
 
-  def backward(self, grad):
-    return (grad.e(BinaryOps.MUL, self.y) if self.needs_input_grad[0] else None,
-            grad.e(BinaryOps.MUL, self.x) if self.needs_input_grad[1] else None)
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.y), grad.e(BinaryOps.MUL, self.x)
 
 
 class Div(Function):
@@ -126,8 +116,7 @@ class Div(Function):
     return x.e(BinaryOps.DIV, y)
 
   def backward(self, grad):
-    grad_y = grad.e(BinaryOps.MUL, self.x).e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG) if self.needs_input_grad[1] else None
-    return grad.e(BinaryOps.DIV, self.y) if self.needs_input_grad[0] else None, grad_y
+    return grad.e(BinaryOps.DIV, self.y), grad.e(BinaryOps.MUL, self.x).e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG)
 
 
 class Maximum(Function):

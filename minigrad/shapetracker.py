@@ -15,11 +15,7 @@ from minigrad.helpers import prod
 @lru_cache(maxsize=None)
 def strides_for(shape):
   """Row-major strides, 0 for size-1 dims so that equal layouts compare equal."""
-  strides, acc = [], 1
-  for size in reversed(shape):
-    strides.insert(0, acc if size != 1 else 0)
-    acc *= size
-  return tuple(strides)
+  return tuple(prod(shape[i + 1:]) if size != 1 else 0 for i, size in enumerate(shape))
 
 
 def _reshape_strides(shape, strides, mask, new_shape):
@@ -38,9 +34,8 @@ def _reshape_strides(shape, strides, mask, new_shape):
     (lo, hi), old_row, new_row = old[oi][2], osize // old[oi][0], nsize // new[ni]
     if any(old[k][2] != (0, old[k][0]) for k in range(oi + 1, oj)) or lo * old_row % new_row or hi * old_row % new_row: return None
     out_mask += [(lo * old_row // new_row, hi * old_row // new_row)] + [(0, new[k]) for k in range(ni + 1, nj)]
-    stride, group = old[oj - 1][1], []
-    for k in reversed(range(ni, nj)): group, stride = [stride] + group, stride * new[k]
-    out, oi, ni = out + group, oj, nj
+    out += [old[oj - 1][1] * prod(new[k + 1:nj]) for k in range(ni, nj)]  # the group's innermost stride, scaled up
+    oi, ni = oj, nj
   rest, rest_mask = iter(out), iter(out_mask)  # size-1 dims are valid: the view is not all padding
   return tuple(0 if size == 1 else next(rest) for size in new_shape), tuple((0, 1) if size == 1 else next(rest_mask) for size in new_shape)
 
@@ -91,15 +86,13 @@ class View:
     return View(tuple(new_shape), strides, self.offset, mask)
 
   def shrink(self, bounds):
+    """The window [start, end) of each dim; bounds may reach past the edges (pad), where the mask hides what is read."""
     offset = self.offset + sum(start * st for (start, _), st in zip(bounds, self.strides))
-    mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(self.mask, bounds)) if self.mask else None
+    old_mask = self.mask or tuple((0, size) for size in self.shape)
+    mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(old_mask, bounds))
     return View(tuple(e - s for s, e in bounds), self.strides, offset, mask)
 
-  def pad(self, pads):
-    offset = self.offset - sum(before * st for (before, _), st in zip(pads, self.strides))
-    old_mask = self.mask or tuple((0, size) for size in self.shape)
-    mask = tuple((s + before, e + before) for (s, e), (before, _) in zip(old_mask, pads))
-    return View(tuple(size + b + a for size, (b, a) in zip(self.shape, pads)), self.strides, offset, mask)
+  def pad(self, pads): return self.shrink(tuple((-before, size + after) for size, (before, after) in zip(self.shape, pads)))
 
   def flip(self, axes):
     offset = self.offset + sum((self.shape[i] - 1) * self.strides[i] for i in axes)
