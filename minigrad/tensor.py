@@ -1,7 +1,7 @@
 """Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
-import contextlib, functools, math, threading, weakref
+import contextlib, functools, itertools, math, threading, weakref
 from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
@@ -59,6 +59,7 @@ class Tensor:
   # while TinyJit captures: ("draw", remake, buffer) for each random draw, to draw anew on replay, and
   # ("assign", tensor, old value) for each assign, so that replays read the tensor's value at their own start
   _jit_log: Optional[list] = None
+  _assign_watchers: weakref.WeakSet = weakref.WeakSet()  # TinyJits, told of every assign: a replay must not read stale data
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -162,9 +163,8 @@ class Tensor:
   def arange(start, stop=None, step=1, dtype=None, **kwargs) -> Tensor:
     if stop is None: start, stop = 0, start
     if step == 0: raise ValueError("arange needs a nonzero step")
-    values = np.arange(start, stop, step)
     if dtype is None: dtype = dtypes.int32 if all(isinstance(v, int) for v in (start, stop, step)) else dtypes.float32
-    return Tensor(values, dtype=dtype, **kwargs)
+    return Tensor(np.arange(start, stop, step), dtype=dtype, **kwargs)
 
   @staticmethod
   def eye(n, dtype=dtypes.float32, **kwargs) -> Tensor: return Tensor(np.eye(n), dtype=dtype, **kwargs)
@@ -291,16 +291,10 @@ class Tensor:
     if reverse: tensors = tensors[::-1]
     if len({t.device for t in tensors}) > 1: raise RuntimeError(f"tensors on different devices: {[t.device for t in tensors]}")
     if all(t.shape == self.shape and t.dtype == self.dtype for t in tensors): return tensors
-    dtype = tensors[0].dtype
-    for t in tensors[1:]: dtype = dtypes.promote(dtype, t.dtype)
-    ndim = max(t.ndim for t in tensors)
-    shapes = [(1,) * (ndim - t.ndim) + t.shape for t in tensors]
-    shape = []
-    for sizes in zip(*shapes):
-      bigger = {s for s in sizes if s != 1}
-      if len(bigger) > 1: raise ValueError(f"shapes {' and '.join(str(t.shape) for t in tensors)} cannot be broadcast together")
-      shape.append(bigger.pop() if bigger else 1)
-    return [t.cast(dtype).reshape(s).expand(tuple(shape)) for t, s in zip(tensors, shapes)]
+    dtype = functools.reduce(dtypes.promote, [t.dtype for t in tensors])
+    try: shape = np.broadcast_shapes(*[t.shape for t in tensors])
+    except ValueError: raise ValueError(f"shapes {' and '.join(str(t.shape) for t in tensors)} cannot be broadcast together") from None
+    return [t.cast(dtype).expand(shape) for t in tensors]
 
   # ---- elementwise
   def _binary(self, function_class, other, reverse=False) -> Tensor:
@@ -323,12 +317,11 @@ class Tensor:
     negated for negative x and odd integer y, NaN for negative x and non-integer y; x ** 0 and 1 ** y are 1, even for NaN."""
     scalar_exponent = not reverse and isinstance(exponent, (int, float))
     if scalar_exponent and float(exponent).is_integer() and abs(exponent) <= 1024:
-      result, base, n = None, self, int(abs(exponent))
+      result, base, n = Tensor.full(self.shape, False, device=self.device).where(self, 1), self, int(abs(exponent))  # 1, zero gradient
       while n:  # square and multiply
-        if n & 1: result = base if result is None else result * base
+        if n & 1: result = result * base
         base, n = base * base, n >> 1
-      if result is None: return Tensor.full(self.shape, False, device=self.device).where(self, 1)  # 1, with a zero gradient
-      return result if exponent > 0 else result.reciprocal()
+      return result if exponent >= 0 else result.reciprocal()
     if scalar_exponent and exponent == 0.5: return self.sqrt()
     (x, dtype), (y, _) = [t._accumulating() for t in self._broadcasted(exponent, reverse=reverse)]  # float16 in float32
     raw, within = (x.abs().log() * y).exp(), y.clip(-2**30, 2**30)  # larger floats are even integers, as inf is in C
@@ -376,8 +369,7 @@ class Tensor:
     """Elementwise `x if self else y`, broadcasting all three."""
     x, y = (x if isinstance(x, Tensor) else self._to_tensor(x).cast(y.dtype) if isinstance(y, Tensor) else self._to_tensor(x),
             y if isinstance(y, Tensor) else self._to_tensor(y).cast(x.dtype) if isinstance(x, Tensor) else self._to_tensor(y))
-    x, y = x._broadcasted(y)
-    condition, x, y = self.cast(dtypes.bool)._broadcasted(x, y)
+    condition, x, y = self.cast(dtypes.bool)._broadcasted(x, y)  # bool promotes to any dtype, so x and y meet in theirs
     return condition.cast(dtypes.bool)._apply(F.Where, x, y)
 
   def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
@@ -474,13 +466,11 @@ class Tensor:
     axes = _axes(axis, self.ndim)
     kept = [i for i in range(self.ndim) if i not in axes]
     x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], -1)
+    x = x._pad_along(x.ndim - 1, 0, 2 ** math.ceil(math.log2(max(x.shape[-1], 1))) - x.shape[-1], value=1)  # ones up to a power of 2
     while x.shape[-1] > 1:
-      if x.shape[-1] % 2: x = x.pad(((0, 0),) * (x.ndim - 1) + ((0, 1),), value=1)
       pairs = x.reshape(*x.shape[:-1], x.shape[-1] // 2, 2)
       x = pairs[..., 0] * pairs[..., 1]
-    if x.shape[-1] == 0: x = Tensor.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)  # the product of nothing
-    result = x.reshape(*[self.shape[i] for i in kept])
-    return result.reshape(*[1 if i in axes else s for i, s in enumerate(self.shape)]) if keepdim else result
+    return x.reshape(*[1 if i in axes else s for i, s in enumerate(self.shape) if keepdim or i not in axes])
 
   @_takes_dim
   def argmax(self, axis=None, keepdim=False) -> Tensor:
@@ -494,8 +484,7 @@ class Tensor:
     if axis is None or self.ndim == 0: return self.flatten()._first_index_of(extreme, 0, False).reshape(*([1] * self.ndim if keepdim else []))
     (axis,), x = _axes(axis, self.ndim), self.detach()
     hit = (x == extreme(x, axis, keepdim=True)).where(True, x != x)  # a NaN extreme equals nothing: its index is the NaN's
-    countdown = Tensor.arange(x.shape[axis], 0, -1, device=self.device).reshape(x.shape[axis], *[1] * (self.ndim - axis - 1))
-    return x.shape[axis] - (hit * countdown).max(axis, keepdim)
+    return x.shape[axis] - (hit * (x.shape[axis] - x._positions(axis))).max(axis, keepdim)  # the first hit counts down the most
 
   # ---- movement
   def reshape(self, *shape) -> Tensor:
@@ -513,14 +502,11 @@ class Tensor:
     return self._apply(F.Permute, order=order)
 
   def transpose(self, dim0=-2, dim1=-1) -> Tensor:
-    order = list(range(self.ndim))
     dim0, dim1 = _axes(dim0, self.ndim)[0], _axes(dim1, self.ndim)[0]
-    order[dim0], order[dim1] = order[dim1], order[dim0]
-    return self.permute(*order)
+    return self.permute(*[dim1 if i == dim0 else dim0 if i == dim1 else i for i in range(self.ndim)])
 
   def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
-    if self.ndim == 0: return self.reshape(1)
-    start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]
+    start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]  # a 0-d tensor becomes (1,)
     return self.reshape(*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:])
 
   def unsqueeze(self, dim) -> Tensor:
@@ -528,7 +514,6 @@ class Tensor:
     return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
   def squeeze(self, dim=None) -> Tensor:
-    if dim is None: return self.reshape(*[s for s in self.shape if s != 1])
     dims = _axes(dim, self.ndim)
     return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
 
@@ -557,15 +542,21 @@ class Tensor:
       raise ValueError(f"shrink needs one (start, end) pair with 0 <= start <= end <= size per dim of {self.shape}, got {bounds}")
     return self._apply(F.Shrink, bounds=bounds)
 
+  def _positions(self, dim) -> Tensor:
+    """0, 1, ..., shape[dim] - 1 laid along dim (size 1 elsewhere): what one-hot comparisons compare with."""
+    return Tensor.arange(self.shape[dim], device=self.device).reshape(*[s if i == dim else 1 for i, s in enumerate(self.shape)])
+
+  def _pad_along(self, dim, before, after, value=0.0) -> Tensor:
+    """Pad only dim, with before and after elements."""
+    return self.pad(tuple((before, after) if i == dim else (0, 0) for i in range(self.ndim)), value)
+
   def flip(self, axis) -> Tensor: return self._apply(F.Flip, axes=_axes(axis, self.ndim))
 
   def _stride(self, dim, step) -> Tensor:
     """Every step-th element along dim, as pad + reshape + shrink (all views)."""
     size = self.shape[dim]
-    padded = self.pad(tuple((0, -size % step) if i == dim else (0, 0) for i in range(self.ndim)))
-    split = padded.reshape(*self.shape[:dim], -(-size // step), step, *self.shape[dim + 1:])
-    kept = split.shrink(tuple((0, 1) if i == dim + 1 else (0, s) for i, s in enumerate(split.shape)))
-    return kept.reshape(*self.shape[:dim], -(-size // step), *self.shape[dim + 1:])
+    split = self._pad_along(dim, 0, -size % step).reshape(*self.shape[:dim], -(-size // step), step, *self.shape[dim + 1:])
+    return split[(slice(None),) * (dim + 1) + (0,)]
 
   def __getitem__(self, index) -> Tensor:
     """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
@@ -576,10 +567,8 @@ class Tensor:
     ellipses = [at for at, i in enumerate(index) if i is Ellipsis]
     if len(ellipses) > 1: raise IndexError("an index can only have a single ellipsis ('...')")
     if real > self.ndim: raise IndexError(f"too many indices ({real}) for a tensor of shape {self.shape}")
-    if ellipses:
-      at = ellipses[0]
-      index[at:at + 1] = [slice(None)] * (self.ndim - real)
-    else: index += [slice(None)] * (self.ndim - real)
+    at = ellipses[0] if ellipses else len(index)
+    index[at:at + len(ellipses)] = [slice(None)] * (self.ndim - real)  # the ellipsis, or the end, stands for the dims not indexed
     bounds, flips, steps, final_shape, gathers, dim = [], [], [], [], [], 0
     for item in index:
       if item is None: final_shape.append(1); continue
@@ -593,13 +582,11 @@ class Tensor:
         continue
       size = self.shape[dim]
       if isinstance(item, slice):
-        start, stop, step = item.indices(size)
-        count = len(range(start, stop, step))
-        last = start + (count - 1) * step
-        bounds.append((min(start, last), max(start, last) + 1) if count else (0, 0))
-        if step < 0: flips.append(dim)
-        if abs(step) > 1 and count: steps.append((dim, abs(step)))
-        final_shape.append(count)
+        picked = range(*item.indices(size))
+        bounds.append((min(picked[0], picked[-1]), max(picked[0], picked[-1]) + 1) if picked else (0, 0))
+        if picked.step < 0: flips.append(dim)
+        if abs(picked.step) > 1 and picked: steps.append((dim, abs(picked.step)))
+        final_shape.append(len(picked))
       elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
         if not -size <= item < size: raise IndexError(f"index {item} is out of range for dim {dim} of size {size}")
         bounds.append((item % size, item % size + 1))
@@ -634,14 +621,12 @@ class Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
     one element of the gathered dims (flattened into one) by a one-hot product."""
     dims = [d for d, _ in gathers]
-    indices = [self._index(idx, d) for d, idx in gathers]
-    indices = indices[0]._broadcasted(*indices[1:])
+    indices = Tensor._broadcasted(*[self._index(idx, d) for d, idx in gathers])
     flat = indices[0]
     for d, idx in zip(dims[1:], indices[1:]): flat = flat * self.shape[d] + idx  # row-major over the gathered dims
     rest = [self.shape[i] for i in range(self.ndim) if i not in dims]
-    count = prod(self.shape[d] for d in dims)
-    table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).reshape(1, count, *rest)
-    hit = flat.reshape(-1, 1, *[1] * len(rest)) == Tensor.arange(count, device=self.device).reshape(1, count, *[1] * len(rest))
+    table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).reshape(1, prod(self.shape[d] for d in dims), *rest)
+    hit = flat.reshape(-1, 1, *[1] * len(rest)) == table._positions(1)
     result = table._pick(hit, 1).reshape(*flat.shape, *rest)
     if to_front or dims[0] == 0: return result
     return result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
@@ -654,8 +639,7 @@ class Tensor:
       raise IndexError(f"gather along dim {dim} needs an index of {self.ndim} dims no larger than {self.shape} elsewhere, got {index.shape}")
     if self.ndim == 0: return self.reshape(1).gather(0, index.reshape(1)).reshape(())
     x = self.shrink(tuple((0, s if d == dim else n) for d, (n, s) in enumerate(zip(index.shape, self.shape)))).unsqueeze(dim)
-    ids = Tensor.arange(self.shape[dim], device=self.device).reshape(-1, *[1] * (self.ndim - dim - 1))
-    return x._pick(self._index(index, dim).unsqueeze(dim + 1) == ids, dim + 1)
+    return x._pick(self._index(index, dim).unsqueeze(dim + 1) == x._positions(dim + 1), dim + 1)
 
   def cat(self, *others, dim=0) -> Tensor:
     """Join tensors along an existing dim: Tensor.cat(a, b), a.cat(b) or Tensor.cat([a, b]). One kernel: each piece is
@@ -667,29 +651,23 @@ class Tensor:
       raise ValueError(f"cat along dim {dim} needs equal shapes elsewhere, got {[t.shape for t in tensors]}")
     if len(tensors) > CAT_GROUP:  # bounded kernel arguments: join groups first, each into memory
       tensors = [Tensor.cat(*tensors[i:i + CAT_GROUP], dim=dim).contiguous() for i in range(0, len(tensors), CAT_GROUP)]
-    total, offset, result = sum(t.shape[dim] for t in tensors), 0, None
-    for t in tensors:
-      piece = t.pad(tuple((offset, total - offset - t.shape[dim]) if i == dim else (0, 0) for i in range(first.ndim)))
-      result = piece if result is None else result + piece
-      offset += t.shape[dim]
-    return result
+    starts = [0, *itertools.accumulate(t.shape[dim] for t in tensors)]
+    return functools.reduce(Tensor.add, [t._pad_along(dim, start, starts[-1] - start - t.shape[dim]) for t, start in zip(tensors, starts)])
 
   def stack(self, *others, dim=0) -> Tensor:
     """Join tensors along a new dim: Tensor.stack(a, b), a.stack(b) or Tensor.stack([a, b])."""
-    tensors = _tensor_list(self, others)
-    dim = _axes(dim, tensors[0].ndim + 1)[0]
-    return Tensor.cat(*[t.unsqueeze(dim) for t in tensors], dim=dim)
+    return Tensor.cat(*[t.unsqueeze(dim) for t in _tensor_list(self, others)], dim=dim)  # a negative dim counts in the result's dims
 
   def split(self, size, dim=0) -> List[Tensor]:
     """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
     dim = _axes(dim, self.ndim)[0]
     if isinstance(size, int) and (size < 0 or size == 0 and self.shape[dim]):
       raise ValueError(f"split size must be positive (0 only for an empty dim), got {size} for dim {dim} of {self.shape}")
-    sizes = list(size) if isinstance(size, (list, tuple)) else [size] * max(1, -(-self.shape[dim] // max(size, 1)))
-    if isinstance(size, int): sizes[-1] = self.shape[dim] - size * (len(sizes) - 1)
+    n = self.shape[dim]
+    sizes = list(size) if isinstance(size, (list, tuple)) else [min(size, n - start) for start in range(0, n, max(size, 1))] or [0]
     if sum(sizes) != self.shape[dim] or min(sizes) < 0:
       raise ValueError(f"split sizes {sizes} must be non-negative and add up to {self.shape[dim]} (dim {dim} of {self.shape})")
-    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    starts = itertools.accumulate([0] + sizes)
     return [self.shrink(tuple((s, s + n) if i == dim else (0, d) for i, d in enumerate(self.shape))) for s, n in zip(starts, sizes)]
 
   def chunk(self, n, dim=0) -> List[Tensor]:
@@ -703,8 +681,7 @@ class Tensor:
     if len(times) < self.ndim or min(times, default=0) < 0:
       raise ValueError(f"repeat needs a non-negative count for each of the {self.ndim} dims of {self.shape}, got {times}")
     x = self.reshape(*(1,) * (len(times) - self.ndim), *self.shape)
-    interleaved = [d for size in x.shape for d in (1, size)]
-    expanded = x.reshape(*interleaved).expand(*[d for t, size in zip(times, x.shape) for d in (t, size)])
+    expanded = x.reshape(*[d for size in x.shape for d in (1, size)]).expand(*[d for t, size in zip(times, x.shape) for d in (t, size)])
     return expanded.reshape(*[t * size for t, size in zip(times, x.shape)])
 
   def roll(self, shifts, dims=None) -> Tensor:
@@ -729,15 +706,14 @@ class Tensor:
       shift *= 2
     return x.cast(dtypes.float16) if self.dtype == dtypes.float16 else x
 
-  def _triangle(self, diagonal, lower) -> Tensor:
-    """Zero the elements above (lower) or below the diagonal-th diagonal of the last two dims."""
+  def tril(self, diagonal=0) -> Tensor:
+    """Zero the elements above the diagonal-th diagonal of the last two dims."""
     if self.ndim < 2: raise ValueError(f"tril and triu need at least 2 dims, got shape {self.shape}")
-    rows = Tensor.arange(self.shape[-2], device=self.device).reshape(-1, 1) + diagonal
-    columns = Tensor.arange(self.shape[-1], device=self.device)
-    return (rows >= columns if lower else rows <= columns).where(self, 0)
+    return (self._positions(self.ndim - 2) + diagonal >= self._positions(self.ndim - 1)).where(self, 0)
 
-  def tril(self, diagonal=0) -> Tensor: return self._triangle(diagonal, lower=True)
-  def triu(self, diagonal=0) -> Tensor: return self._triangle(diagonal, lower=False)
+  def triu(self, diagonal=0) -> Tensor:
+    """Zero the elements below the diagonal-th diagonal: those that tril(diagonal - 1) keeps."""
+    return self.full_like(True, dtype=dtypes.bool).tril(diagonal - 1).where(0, self)
 
   def masked_fill(self, mask: Tensor, value) -> Tensor:
     """value where the bool mask (broadcast against self) is True, else self; the result keeps self's dtype."""
@@ -754,9 +730,7 @@ class Tensor:
       raise ValueError(f"matmul shapes {x.shape} and {w.shape} don't match: {x2.shape[-1]} columns vs {w2.shape[-2]} rows")
     dtype = dtypes.promote(x.dtype, w.dtype)
     inner = dtypes.float32 if dtype == dtypes.float16 else dtype  # accumulate half in float32
-    rows = x2.cast(inner).reshape(*x2.shape[:-1], 1, x2.shape[-1])
-    cols = w2.cast(inner).transpose(-1, -2).reshape(*w2.shape[:-2], 1, w2.shape[-1], w2.shape[-2])
-    out = (rows * cols).sum(-1).cast(dtype)
+    out = (x2.cast(inner).unsqueeze(-2) * w2.cast(inner).transpose(-1, -2).unsqueeze(-3)).sum(-1).cast(dtype)  # rows times columns
     if x.ndim == 1: out = out.squeeze(-2)
     return out.squeeze(-1) if w.ndim == 1 else out
 
@@ -881,37 +855,26 @@ class Tensor:
     if not 0.0 <= label_smoothing <= 1.0: raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
     axis = _axes(axis if dim is None else dim, self.ndim)[0]
-    classes = self.shape[axis]
-    logits = self.float() if self.dtype == dtypes.float16 else self._floating()  # float32 inside for half
-    if target.dtype.is_float:
-      if target.shape != self.shape:
-        raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
-      probs, logp, counted = target.cast(logits.dtype), logits.log_softmax(axis), None
-      if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
-      zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
-      per_sample = -(probs * zero_log_zero.where(0, logp)).sum(axis)
-    else:
-      sample_shape = self.shape[:axis] + self.shape[axis + 1:]
-      if target.shape != sample_shape:
+    classes, (logits, dtype) = self.shape[axis], self._accumulating()  # float32 inside for half
+    counted = Tensor.full(self.shape[:axis] + self.shape[axis + 1:], True, device=self.device)  # the samples that count
+    probs = target
+    if not target.dtype.is_float:
+      if target.shape != counted.shape:
         raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
       counted = target != ignore_index
-      out_of_range = counted.where((target < 0) + (target >= classes), False)
-
-      def error():
-        values = target.numpy()
-        bad = values[(values != ignore_index) & ((values < 0) | (values >= classes))]
-        return IndexError(f"class index {bad.flat[0]} is out of range for {classes} classes (ignore_index={ignore_index})")
-      out_of_range._check_later(error)
-      # -log_softmax(x)[t] = logsumexp(x - max) - (x - max)[t]: picked from the shifted logits, so nothing cancels
-      shifted = logits - logits.max(axis, keepdim=True).detach()
-      class_ids = Tensor.arange(classes, device=self.device).reshape(*[classes if i == axis else 1 for i in range(self.ndim)])
-      picked = (target.unsqueeze(axis) == class_ids).where(shifted, 0).sum(axis)
-      if label_smoothing: picked = picked * (1 - label_smoothing) + shifted.mean(axis) * label_smoothing
-      per_sample = counted.where(shifted.exp().sum(axis).log() - picked, 0)
-    if reduction == "none": loss = per_sample
-    elif reduction == "sum": loss = per_sample.sum()
-    else: loss = per_sample.sum() / (counted.sum() if counted is not None else per_sample.numel())  # no samples: nan
-    return loss.cast(self.dtype) if self.dtype.is_float else loss
+      bad = counted.where((target < 0) + (target >= classes), False)
+      bad._check_later(lambda: IndexError(f"class index {target.numpy()[bad.numpy()].flat[0]} is out of range for {classes} classes "
+                                          f"(ignore_index={ignore_index})"))
+      probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
+    elif target.shape != self.shape:
+      raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
+    probs, logp = probs.cast(logits.dtype), logits.log_softmax(axis)  # log space around the max, so nothing cancels
+    if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
+    zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
+    per_sample = counted.where(-(probs * zero_log_zero.where(0, logp)).sum(axis), 0)
+    loss = per_sample if reduction == "none" else per_sample.sum()
+    if reduction == "mean": loss = loss / counted.sum()  # over the samples that count; none: nan
+    return loss.cast(dtype)
 
   def assign(self, other) -> Tensor:
     """Make this tensor hold other's value (used by optimisers and the in-place operators); the tape is not affected."""
@@ -919,6 +882,7 @@ class Tensor:
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
     if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
     if Tensor._jit_log is not None: Tensor._jit_log.append(("assign", self, self.lazydata))
+    for watcher in list(Tensor._assign_watchers): watcher.assigned(self.lazydata)
     self.lazydata = other.cast(self.dtype).lazydata
     Tensor._assigned[id(self)] = self
     return self
