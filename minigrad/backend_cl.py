@@ -58,11 +58,13 @@ class Runner:
   """One compiled kernel: called with input buffers and argument values, it allocates the output, queues the launches
   and returns the output without waiting. The JIT replays runners on new buffers."""
   def __init__(self, backend, kernel):
-    self.backend, self.kernel, program = backend, kernel, Renderer(kernel, OPENCL, backend.shape).render()
+    self.backend, self.kernel, self.out_bytes = backend, kernel, prod(kernel.out.shape) * kernel.out.dtype.itemsize
+    if self.out_bytes == 0: return  # nothing to compute, nothing to build
+    program = Renderer(kernel, OPENCL, backend.shape).render()
     functions = backend.build(program.source)
     self.launches = [(functions[name], global_size, local_size) for name, global_size, local_size in program.launches]
     self.input_dtypes = dict(sorted({op.arg.index: op.dtype for op in kernel.ops if op.op is KernelOps.LOAD}.items()))
-    self.out_bytes, self.scratch_bytes = prod(kernel.out.shape) * kernel.out.dtype.itemsize, program.scratch_bytes
+    self.scratch_bytes = program.scratch_bytes
     arg_types = [ARGUMENT_TYPES[program.index_type if dtype is None else COMPUTE[dtype.name]] for dtype in kernel.arg_dtypes()]
     self.check_bounds = backend.shape.check_bounds
     checks = [np.int64] * len(self.input_dtypes) + [None] if self.check_bounds else []

@@ -15,7 +15,7 @@ the languages apart; a Shape holds what the device reports, and each kernel's sh
 Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
 as zero. Indices are 64-bit when a size needs it. With Shape.check_bounds every read checks its index first.
 """
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Tuple
 from minigrad.dtype import dtypes
 from minigrad.helpers import prod
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
@@ -134,8 +134,8 @@ class Renderer:
     for depth, view in reversed(list(enumerate(st.views))):
       terms, checks = [str(view.offset)] + ([offset] if offset and depth == 0 else []), []
       for size, stride, step, (lo, hi) in zip(view.shape, view.strides, strides_for(view.shape), view.mask or [(0, s) for s in view.shape]):
-        coordinate = f"(x{i} / {step} % {size})" if size != 1 else "0"
-        if stride and size != 1: terms.append(f"{coordinate} * {stride}")
+        coordinate = f"(x{i} / {step} % {size})" if size > 1 else "0"  # (a view of size 0 is never read)
+        if stride and size > 1: terms.append(f"{coordinate} * {stride}")
         if (lo, hi) != (0, size): checks.append(f"{coordinate} >= {lo} && {coordinate} < {hi}")
       if checks: lines.append(f"x{i}_ok = x{i}_ok && {' && '.join(checks)};")
       lines.append(f"x{i} = {' + '.join(terms)};")
@@ -148,7 +148,8 @@ class Renderer:
     buffer = f"in{op.arg.index}"
     if self.shape.check_bounds: index = f"in_bounds({index}, {width}, size{op.arg.index}, {op.arg.index}, bounds_error)"
     if width > 1 and op.dtype == dtypes.float16: return f"vload_half{width}(0, {buffer} + {index})"
-    if width > 1: return convert("int", f"vload{width}(0, {buffer} + {index})", width) if op.dtype == dtypes.bool else f"vload{width}(0, {buffer} + {index})"
+    if width > 1 and op.dtype == dtypes.bool: return convert("int", f"vload{width}(0, {buffer} + {index})", width)
+    if width > 1: return f"vload{width}(0, {buffer} + {index})"
     if op.dtype == dtypes.float16: return self.dialect.half_load.format(buffer, index)
     return f"(int){buffer}[{index}]" if op.dtype == dtypes.bool else f"{buffer}[{index}]"
 
@@ -185,6 +186,8 @@ class Renderer:
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
     if op.op is UnaryOps.CAST and op.dtype == dtypes.float16: return f"round_half{width if width > 1 else ''}({convert('float', srcs[0], width)})"
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
+    if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ) and srcs[0] == srcs[1] and (op.op is BinaryOps.CMPLT or not self.ops[op.srcs[0]].dtype.is_float):
+      return f"({vector_type('int', width)})({int(op.op is BinaryOps.CMPEQ)})"  # known without a comparison compilers warn about
     if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ):
       return convert("int", f"{negate}({srcs[0]} {'<' if op.op is BinaryOps.CMPLT else '=='} {srcs[1]})", width)
     if op.op is TernaryOps.WHERE and width == 1: return f"({srcs[0]} ? {srcs[1]} : {srcs[2]})"
@@ -283,7 +286,8 @@ class Renderer:
     width = self.width if trailing else 1
     lanes = self.lanes(size) if trailing else 1
     busy = 4 * self.shape.compute_units * (GPU_GROUP if self.shape.gpu and lanes == 1 else 1)  # work-groups (items) in flight
-    chunk = ceil_div(ceil_div(size, max(1, min(ceil_div(busy, max(1, outputs)), size // (64 * lanes * width)))), width) * width or 1
+    parts = max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))  # enough to fill the device, each 64 steps or more
+    chunk = ceil_div(ceil_div(size, parts), width) * width or 1  # parts start on vector boundaries
     parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
     if trailing or not size: row_index = f"o * {size} + r"  # (an empty row reads nothing)
     else:
@@ -297,7 +301,8 @@ class Renderer:
       return lines, self.names[reduce.srcs[0]]
     finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
     if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, lanes, width, element, finish)], None
-    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, [f"scratch[o * {parts} + row / {outputs}] = total;"])
+    store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]
+    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, store_part)
     second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, self.lanes(parts), 1,
                                   lambda w: ([], f"scratch[o * {parts} + r]"), finish)
     return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
@@ -373,7 +378,8 @@ class Renderer:
     for i in range(rows):
       lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'a0 + (m0 + {i}) * {va.strides[m]} + kk * {va.strides[k]}')});",
                 *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
-    lines += ["}", f"float tile[{rows * cols}];", *[f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]]
+    lines += ["}", f"float tile[{rows * cols}];"]
+    lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]
     return lines, rows * cols, f"m0 + e / {cols}", f"n0 + e % {cols}", "tile[e]", groups, local
 
   def gpu_tiles(self, a, b, m, n, k, shape):
