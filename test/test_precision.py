@@ -100,6 +100,15 @@ def test_half_graphs_schedule_every_sum_in_float32(device, graph):
     assert all(op.dtype in (dtypes.float32, dtypes.float64) for op in float_sums), [op.dtype for op in float_sums]
 
 
+def test_gradient_below_a_half_cast_runs_in_the_inputs_dtype(device):
+    """As in PyTorch: the gradient reaching a cast is cast back to its input's dtype before the ops below use it, so
+    x.grad = float32(3.3) * half(1.7), not that product rounded to half."""
+    x = Tensor(np.ones(4, np.float32), device=device, requires_grad=True)
+    ((x * 3.3).half() * 1.7).sum().backward()
+    assert x.grad.dtype == dtypes.float32
+    assert_close(x.grad.numpy(), np.full(4, np.float32(3.3) * np.float32(np.float16(1.7))), 1e-6)
+
+
 # ---- long float32 sums: within 1e-6 relative of float64
 
 @pytest.mark.parametrize("shape, axis", [((10**6, 2), 0), ((2, 10**6), 1), ((1000, 1000), 0), ((1000, 1000), 1),

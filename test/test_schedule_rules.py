@@ -201,6 +201,13 @@ def test_reduce_over_a_permuted_op_is_one_kernel(device):
     check(x.exp().T.sum(1), np.exp(a).T.sum(1), 1)
 
 
+def test_reduce_output_transposed_across_a_size_1_dim_is_still_row_order(device):
+    """(6, 1) -> (1, 6) moves no element: the ops after the reduce join its kernel."""
+    (x,), (a,) = inputs(device, (6, 10))
+    check(x.sum(1, keepdim=True).T * 2 + 1, a.sum(1, keepdims=True).T * 2 + 1, 1)
+    check(x.max(0, keepdim=True).T.exp(), np.exp(a.max(0, keepdims=True).T), 1)
+
+
 def test_reduce_output_read_out_of_row_order_is_its_own_kernel(device):
     (x,), (a,) = inputs(device, (2, 3, 10))
     check(x.sum(2).T + 1, a.sum(2).T + 1, 2)
@@ -247,6 +254,14 @@ def test_global_ops_counts_every_element_a_reduce_reads(device):
     assert_close(largest.numpy(), (a * b).max(0, keepdims=True), 1e-6)
 
 
+def test_global_mem_counts_the_bytes_each_kernel_reads_and_writes(device):
+    (x,), (a,) = inputs(device, (4, 10))
+    total, halves = x.sum(1, keepdim=True), x.half() * 2
+    assert kernels_to_realize(total) == 1 and GlobalCounters.global_mem == 40 * 4 + 4 * 4  # float32 in, 4 float32 out
+    assert kernels_to_realize(halves) == 1 and GlobalCounters.global_mem == 40 * 4 + 40 * 2  # float32 in, float16 out
+    assert_close(halves.numpy(), (a * 2).astype(np.float16), 1e-3)
+
+
 # ---- contiguous() gets memory
 
 def test_contiguous_of_an_op_gets_its_own_kernel(device):
@@ -287,6 +302,27 @@ def test_a_new_slice_offset_compiles_nothing(device):
     for rows, cols in [(slice(2, 5), slice(4, 11)), (slice(3, 6), slice(6, 13)), (slice(1, 4), slice(1, 8))]:
         assert_close((x[rows, cols] * 3).numpy(), a[rows, cols] * 3, 1e-6)
     assert compiled_so_far(device) == before
+
+
+def test_graphs_of_the_same_structure_with_other_constants_get_their_values(device):
+    """A plan is reused for a graph of the same structure: which of its constants are equal is part of that structure."""
+    (x,), (a,) = inputs(device, (4, 7))
+    for scale, shift in [(2.0, 2.0), (2.0, 3.0), (-1.5, -1.5), (0.5, 4.0), (3.0, 3.0)]:
+        assert_close((x * scale + shift).numpy(), a * scale + shift, 1e-6)
+
+
+def test_graphs_that_differ_only_in_a_view_get_their_values(device):
+    (x,), (a,) = inputs(device, (5, 5))
+    assert_close((x + x.T).numpy(), a + a.T, 1e-6)
+    assert_close((x + x.flip(0)).numpy(), a + a[::-1], 1e-6)
+    assert_close((x + x).numpy(), a + a, 1e-6)
+    assert_close((x + x[::-1, ::-1]).numpy(), a + a[::-1, ::-1], 1e-6)
+
+
+def test_graphs_that_differ_only_in_the_reduced_axis_get_their_values(device):
+    (x,), (a,) = inputs(device, (5, 5))
+    assert_close(x.sum(0, keepdim=True).reshape(5).numpy(), a.sum(0), 1e-6)
+    assert_close(x.sum(1, keepdim=True).reshape(5).numpy(), a.sum(1), 1e-6)
 
 
 def test_a_new_kernel_structure_compiles_once(device):
