@@ -60,7 +60,7 @@ class Program(NamedTuple):
 
 
 GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes)
-MATMUL_ROWS, MATMUL_GROUP = (4, 2, 1), 4  # CPU matmul: rows of a per work-item (the first that divides m), work-group side
+MATMUL_ROWS = 6  # CPU matmul: rows of a per work-item; with 2 vectors of columns, 12 accumulators fill 16 AVX registers
 TILE = 16        # GPU matmul: TILE x TILE work-items per group, TILE steps of k per staged tile
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
@@ -360,27 +360,26 @@ class Renderer:
 
   def cpu_tiles(self, a, b, m, n, k, shape):
     """Each work-item accumulates a rows x (vectors * width) block of the output in vector registers: per k, `vectors`
-    vectors of b (along n) times each of `rows` scalars of a (along m). Neighbouring work-items share b's columns, so
-    they stay in cache."""
+    vectors of b (along n) times each of `rows` scalars of a (along m). Past the last row of a it reads the last row
+    again, and the results are not stored. One work-item per work-group: on a CPU a group is a loop, not a lockstep."""
     width = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)
-    vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), next(t for t in MATMUL_ROWS if shape[m] % t == 0)
+    vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
     (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
-    groups = (shape[m] // rows, shape[n] // cols)
-    local = tuple(next(t for t in (MATMUL_GROUP, 2, 1) if g % t == 0) for g in groups)
 
     def b_vector(j):
       first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
       if vb.strides[n] == 1: return self.read(b, first, width)
       return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
-    lines = [f"{self.int} m0 = ({self.global_id(0, local[0])}) * {rows}, n0 = ({self.global_id(1, local[1])}) * {cols};",
+    lines = [f"{self.int} m0 = {self.ids(self.dialect.group_id, 0)} * {rows}, n0 = {self.ids(self.dialect.group_id, 1)} * {cols};",
              *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
+             *[f"{self.int} row{i} = a0 + min(m0 + {i}, ({self.int}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
              f"for ({self.int} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
     for i in range(rows):
-      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'a0 + (m0 + {i}) * {va.strides[m]} + kk * {va.strides[k]}')});",
+      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'row{i} + kk * {va.strides[k]}')});",
                 *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
     lines += ["}", f"float tile[{rows * cols}];"]
     lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]
-    return lines, rows * cols, f"m0 + e / {cols}", f"n0 + e % {cols}", "tile[e]", groups, local
+    return lines, rows * cols, f"m0 + e / {cols}", f"n0 + e % {cols}", "tile[e]", (ceil_div(shape[m], rows), shape[n] // cols), (1, 1)
 
   def gpu_tiles(self, a, b, m, n, k, shape):
     """A TILE x TILE work-group computes a block of TILE*reg x TILE*reg outputs. Per TILE steps of k it stages both
