@@ -762,6 +762,7 @@ class Tensor:
     keep = Tensor.rand(*self.shape, device=self.device) >= p
     return self * keep.where(1 / (1 - p) if p < 1 else 0.0, 0.0).cast(self.dtype)  # a product, as PyTorch: inf * 0 is nan
 
+  @_takes_dim
   def layernorm(self, axis=-1, eps=1e-5) -> Tensor:
     x = self.float() if self.dtype == dtypes.float16 else self
     centered = x - x.mean(axis, keepdim=True)

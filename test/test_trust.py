@@ -423,3 +423,8 @@ def test_betas_is_the_same_as_b1_b2():
     np.testing.assert_array_equal(one_step(lambda p: optim.AdamW(p, lr=0.1, betas=(0.5, 0.8))),
                                   one_step(lambda p: optim.AdamW(p, lr=0.1, b1=0.5, b2=0.8)))
     assert not np.array_equal(one_step(lambda p: optim.Adam(p, lr=0.1, betas=(0.5, 0.8))), one_step(lambda p: optim.Adam(p, lr=0.1)))
+
+
+def test_layernorm_takes_dim_as_pytorch_spells_it(device):
+    x = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), device=device)
+    np.testing.assert_array_equal(x.layernorm(dim=0).numpy(), x.layernorm(axis=0).numpy())
