@@ -229,7 +229,7 @@ class Renderer:
   def render(self) -> Program:
     """The kernel's source and launches."""
     reduce = self.kernel.reduce
-    matmul = matmul_axes(self.kernel) if reduce else None
+    matmul = matmul_axes(self.kernel) if reduce and (not self.shape.gpu or self.shape.max_group >= TILE * TILE) else None
     if matmul: functions, scratch = [(self.kernel.name, *self.matmul(*matmul))], None
     elif reduce: functions, scratch = self.reduce(reduce)
     else: functions, scratch = [(self.kernel.name, *self.elementwise())], None
@@ -283,8 +283,8 @@ class Renderer:
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
-    width = self.width if trailing else 1
     lanes = self.lanes(size) if trailing else 1
+    width = self.width if trailing and lanes == 1 else 1  # a row is walked by one vector loop or by interleaved lanes
     busy = 4 * self.shape.compute_units * (GPU_GROUP if self.shape.gpu and lanes == 1 else 1)  # work-groups (items) in flight
     parts = max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))  # enough to fill the device, each 64 steps or more
     chunk = ceil_div(ceil_div(size, parts), width) * width or 1  # parts start on vector boundaries
