@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from minigrad import Device, GlobalCounters, Tensor
 from minigrad.schedule import CHEAP_OPS
-from helpers import assert_close, rand
-from helpers import check as check_view
+from helpers import assert_close, check as check_view, rand
 
 
 def kernels_to_realize(*tensors):
@@ -30,18 +29,21 @@ def check(out, expected, kernels, rtol=1e-5, atol=1e-6):
 
 def compiled_so_far(device):
     """Kernels `device` has built in this process: CL's compile counter, or the NUMPY backend's prepared runners."""
-    if device == "CL": return GlobalCounters.compile_count
+    if device == "CL":
+        return GlobalCounters.compile_count
     return len(Device[device].runners)
 
 
 def chain(t, length):
     """`length` cheap elementwise ops (alternately + 0.25 and * 0.5), each one op of the scheduler's cost."""
-    for i in range(length): t = t * 0.5 if i % 2 else t + 0.25
+    for i in range(length):
+        t = t * 0.5 if i % 2 else t + 0.25
     return t
 
 
 def chain_ref(a, length):
-    for i in range(length): a = a * 0.5 if i % 2 else a + 0.25
+    for i in range(length):
+        a = a * 0.5 if i % 2 else a + 0.25
     return a
 
 
