@@ -126,7 +126,7 @@ class Backend:
       with warnings.catch_warnings():
         warnings.simplefilter("ignore", self.cl.CompilerWarning)
         program = self.cl.Program(self.context, source).build()
-      if DEBUG >= 3: print(program.get_build_info(self.device, self.cl.program_build_info.LOG))
+      if DEBUG >= 3 and (log := program.get_build_info(self.device, self.cl.program_build_info.LOG).strip()): print(log)
       GlobalCounters.compile_count += 1
       self.programs[source] = {function.function_name: function for function in program.all_kernels()}
     return self.programs[source]
