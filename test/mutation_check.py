@@ -73,9 +73,6 @@ CURATED = [
         "(0, new if m == (0, 1) else 0)", "(0, new)"),
     ("shapetracker: a padded size-1 dim counts as an expand", "minigrad/shapetracker.py",
         "st == 0 and hi - lo > 1 for v", "st == 0 and hi - lo >= 1 for v"),
-    ("shapetracker: all padding when every range is empty, not any", "minigrad/shapetracker.py",
-        "return self.mask is not None and any(lo >= hi for lo, hi in self.mask)",
-        "return self.mask is not None and all(lo >= hi for lo, hi in self.mask)"),
     ("shapetracker: masked looks at the last view only", "minigrad/shapetracker.py",
         "def masked(self): return any(v.mask is not None for v in self.views)", "def masked(self): return self.views[-1].mask is not None"),
     ("shapetracker: shrink clips the mask end with max", "minigrad/shapetracker.py",
@@ -165,6 +162,10 @@ EQUIVALENT = [
         "  return not view.st.expands\n", "  return not view.st.expands and not view.st.masked\n",
         "_undo_costly_kernels re-inlines it: a reduce-free base read by one kernel through one view that repeats nothing is "
         "always computed there (shared once), padded or not"),
+    ("shapetracker: all padding when every range is empty, not any", "minigrad/shapetracker.py",
+        "return self.mask is not None and any(lo >= hi for lo, hi in self.mask)",
+        "return self.mask is not None and all(lo >= hi for lo, hi in self.mask)",
+        "View.__post_init__ makes every range (0, 0) as soon as one is empty, and never keeps an empty mask (), so any == all"),
     ("schedule: plan key ignores the op's argument", "minigrad/schedule.py", "(b.op, b.arg, b.dtype, b.device", "(b.op, b.dtype, b.device",
         "the key holds what implies it: a reduce's axes follow from its input and output shapes (size-1 axes are never "
         "reduced), a CAST's target is its dtype, and no other op has an argument"),
