@@ -6,22 +6,21 @@ from typing import Dict, List
 import numpy as np
 from minigrad.tensor import Tensor
 
-# safetensors dtype name -> NumPy kind and item size (the byte order is always little-endian). save writes minigrad's
-# own dtypes; load also reads PyTorch's others: integers narrow to int32 when every value fits, bfloat16 widens exactly
-SAFETENSORS_DTYPES = {"F32": "f4", "F16": "f2", "F64": "f8", "I32": "i4", "BOOL": "b1"}
-LOADABLE_DTYPES = {**SAFETENSORS_DTYPES, "BF16": "u2", "I64": "i8", "U64": "u8", "U32": "u4", "I16": "i2", "U16": "u2", "I8": "i1", "U8": "u1"}
+# minigrad's dtypes as safetensors names them, for save; load also reads PyTorch's others (NumPy kind and item size, the byte
+# order always little-endian): integers narrow to int32 when every value fits, bfloat16 widens exactly to float32
+SAVED_DTYPES = {"float32": "F32", "float16": "F16", "float64": "F64", "int32": "I32", "bool": "BOOL"}
+LOADABLE_DTYPES = {"F32": "f4", "F16": "f2", "F64": "f8", "I32": "i4", "BOOL": "b1", "BF16": "u2", "I64": "i8", "U64": "u8", "U32": "u4",
+                   "I16": "i2", "U16": "u2", "I8": "i1", "U8": "u1"}
 
 
 class SafetensorsError(ValueError):
   """A safetensors file that is malformed, or a state dict that minigrad cannot write or hold."""
 
 
-def _fit_int32(array: np.ndarray, name: str) -> np.ndarray:
-  """array as int32 if it holds integers of another width that all fit; otherwise an error naming the first that does not."""
-  if array.dtype.kind not in "iu" or array.dtype == np.int32: return array
-  outside = array[(array < -2**31) | (array > 2**31 - 1)]
-  if outside.size: raise SafetensorsError(f"{name} holds {outside[0]}, outside int32's range [-2**31, 2**31 - 1], which minigrad's integers have")
-  return array.astype(np.int32)
+def _tensor(array: np.ndarray, source: str, device=None) -> Tensor:
+  """array as a Tensor; integers outside int32's range, which Tensor refuses, raise SafetensorsError naming the source."""
+  try: return Tensor(array, device=device)
+  except OverflowError as error: raise SafetensorsError(f"{source}: {error}") from None
 
 
 def get_state_dict(obj, prefix="") -> Dict[str, Tensor]:
@@ -49,7 +48,7 @@ def load_state_dict(obj, state_dict: Dict[str, Tensor]):
   own = get_state_dict(obj)
   missing, unexpected = sorted(own.keys() - state_dict.keys()), sorted(state_dict.keys() - own.keys())
   if missing or unexpected: raise KeyError(f"state dict does not fit: missing keys {missing}, unexpected keys {unexpected}")
-  values = {key: v if isinstance(v, Tensor) else Tensor(_fit_int32(np.asarray(v), f"state dict entry {key!r}")) for key, v in state_dict.items()}
+  values = {key: v if isinstance(v, Tensor) else _tensor(np.asarray(v), f"state dict entry {key!r}") for key, v in state_dict.items()}
   mismatched = [f"{key} is {own[key].shape} in the object but {v.shape} in the state dict" for key, v in values.items() if v.shape != own[key].shape]
   if mismatched: raise ValueError("shape mismatch: " + "; ".join(mismatched))
   for key, tensor in own.items(): tensor.assign(values[key].to(tensor.device))
@@ -57,20 +56,16 @@ def load_state_dict(obj, state_dict: Dict[str, Tensor]):
 
 
 def save(state_dict: Dict[str, Tensor], path):
-  """Write tensors (or arrays) as safetensors: an 8-byte little-endian header length, a JSON header giving each
-  tensor's dtype, shape and data_offsets, then the raw little-endian data. The file is written beside path and renamed
-  over it only when complete, so a crash at any moment leaves the old file or the new one; tensors are written one at
-  a time, so memory does not grow with the checkpoint."""
-  names = {code: name for name, code in SAFETENSORS_DTYPES.items()}
-  values, header, offset = {}, {}, 0
-  for key, value in state_dict.items():
+  """Write tensors as safetensors: an 8-byte little-endian header length, a JSON header giving each tensor's dtype,
+  shape and data_offsets, then the raw little-endian data. The file is written beside path and renamed over it only
+  when complete, so a crash at any moment leaves the old file or the new one; tensors are written one at a time, so
+  memory does not grow with the checkpoint."""
+  header, offset = {}, 0
+  for key, tensor in state_dict.items():
     if not isinstance(key, str) or key == "__metadata__": raise SafetensorsError(f"cannot save {key!r}: a name must be a string, not '__metadata__'")
-    values[key] = value if isinstance(value, Tensor) else np.asarray(value)
-    dtype = np.dtype(value.dtype.np) if isinstance(value, Tensor) else values[key].dtype
-    code = f"{dtype.kind}{dtype.itemsize}"
-    if code not in names: raise TypeError(f"cannot save {key!r}: dtype {dtype} is none of {', '.join(SAFETENSORS_DTYPES)}")
-    size = math.prod(values[key].shape) * dtype.itemsize
-    header[key] = {"dtype": names[code], "shape": list(values[key].shape), "data_offsets": [offset, offset + size]}
+    if not isinstance(tensor, Tensor): raise TypeError(f"cannot save {key!r}: a {type(tensor).__name__}, not a Tensor")
+    size = tensor.numel() * tensor.dtype.itemsize
+    header[key] = {"dtype": SAVED_DTYPES[tensor.dtype.name], "shape": list(tensor.shape), "data_offsets": [offset, offset + size]}
     offset += size
   text = json.dumps(header, separators=(",", ":")).encode()
   text += b" " * (-len(text) % 8)  # as the reference writer does, so the data starts 8-byte aligned
@@ -78,8 +73,8 @@ def save(state_dict: Dict[str, Tensor], path):
   try:
     with open(temporary_path, "xb") as file:
       file.write(len(text).to_bytes(8, "little") + text)
-      for value in values.values():
-        array = value.numpy() if isinstance(value, Tensor) else value
+      for tensor in state_dict.values():
+        array = tensor.numpy()
         file.write(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1).data)
       file.flush()
       os.fsync(file.fileno())  # the data must be on disk before the rename makes it the checkpoint
@@ -129,6 +124,6 @@ def load(path, device=None) -> Dict[str, Tensor]:
     covered = end
     array = np.frombuffer(body[start:end], dtype="<" + LOADABLE_DTYPES[info["dtype"]]).reshape(info["shape"])
     if info["dtype"] == "BF16": array = (array.astype(np.uint32) << 16).view(np.float32)  # bfloat16 is float32's top half
-    tensors[key] = Tensor(_fit_int32(array, f"{path}: entry {key!r}"), device=device)
+    tensors[key] = _tensor(array, f"{path}: entry {key!r}", device)
   check(covered == len(body), f"the entries end at data byte {covered}, but the data has {len(body)} bytes: no trailing bytes are allowed")
   return tensors
