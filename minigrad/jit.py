@@ -1,6 +1,6 @@
 """TinyJit: run a function's captured kernels again on new inputs, without building, differentiating or scheduling
 its graph."""
-import functools, weakref
+import functools
 from minigrad import schedule
 from minigrad.helpers import GlobalCounters, prod
 from minigrad.lazy import LazyBuffer
@@ -34,8 +34,7 @@ class TinyJit:
     return self._capture(args, kwargs, inputs)
 
   def _capture(self, args, kwargs, inputs):
-    sources = {id(t.lazydata.realized): ("input", i) for i, t in enumerate(inputs)}
-    state = [(t, t.lazydata) for t in Tensor._assigned.values()]  # tensors an assign may have changed between calls
+    held = [(t, t.lazydata) for t in Tensor._assigned.values()]  # tensors an assign may have changed between calls
     schedule.capture.append([])
     Tensor._jit_log = log = []
     try:
@@ -45,21 +44,22 @@ class TinyJit:
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()
       if outs + changed: Tensor.realize(*outs, *changed)
     finally: launches, Tensor._jit_log = schedule.capture.pop(), None
-    # a tensor's value before its first assign is state: replays read the value the tensor holds when they start (the
-    # buffer rides along: it keeps its id from being reused, and stands in for a tensor that has died)
-    for t, old in state + [(t, old) for kind, t, old in reversed(log) if kind == "assign"]:
-      if (buffer := _buffer_of(old)) is not None: sources[id(buffer)] = ("state", (weakref.ref(t), buffer))
-    draws = [(remake, made) for kind, remake, made in log if kind == "draw"]
-    sources.update({id(made.realized): ("draw", k) for k, (_, made) in enumerate(draws)})
-    steps = []
-    for j, (runner, out, in_bases, launch_args) in enumerate(launches):
-      steps.append((runner, [sources.get(id(b.realized), ("fixed", b.realized)) for b in in_bases], launch_args))
-      sources[id(out.realized)] = ("launch", j)
-    where = lambda t: sources.get(id(t.lazydata.realized), ("fixed", t.lazydata.realized))
-    self.fixed = {id(buffer) for _, step_sources, _ in steps for kind, buffer in step_sources if kind == "fixed"}
+    # A replay maps each buffer of the captured call, known by its id, to the one that stands in for it: the new
+    # arguments, the current value of state, fresh draws and the outputs of its own launches. Any other buffer the
+    # kernels read (a constant, a weight never assigned) is fixed data, read as captured.
+    read = {id(b.realized): b.realized for _, _, in_bases, _ in launches for b in in_bases}
+    read.update({id(t.lazydata.realized): t.lazydata.realized for t in outs + changed})
+    # a tensor's value before its first assign is state: replays read the value the tensor holds when they start
+    state = {}
+    for t, old in held + [(t, old) for kind, t, old in reversed(log) if kind == "assign"]:
+      if (buffer := _buffer_of(old)) is not None and id(buffer) in read: state[id(buffer)] = t
+    draws = [(id(made.realized), remake) for kind, remake, made in log if kind == "draw"]
+    steps = [(runner, [id(b.realized) for b in in_bases], id(out.realized), launch_args) for runner, out, in_bases, launch_args in launches]
+    made = {id(t.lazydata.realized) for t in inputs} | state.keys() | {i for i, _ in draws} | {out for _, _, out, _ in steps}
+    self.fixed = {i: buffer for i, buffer in read.items() if i not in made}
     Tensor._assign_watchers.add(self)
-    self.plan = (steps, [remake for remake, _ in draws], [(weakref.ref(t), where(t)) for t in changed],
-                 [(t, where(t)) for t in outs], result)
+    self.plan = ([id(t.lazydata.realized) for t in inputs], state, draws, steps, [(t, id(t.lazydata.realized)) for t in changed],
+                 [(t, id(t.lazydata.realized)) for t in outs], result)
     return result
 
   def assigned(self, old):
@@ -68,22 +68,16 @@ class TinyJit:
     if self.plan is not None and (old.base.realized is None or id(old.base.realized) in self.fixed): self.key, self.plan = None, None
 
   def _replay(self, inputs):
-    steps, remakes, updates, outs, result = self.plan
+    input_ids, state, draws, steps, updates, outs, result = self.plan
     with schedule.schedule_lock:
-      drawn, launched = [remake().realized for remake in remakes], []
-
-      def buffer(source):
-        kind, what = source
-        if kind == "input": return inputs[what].lazydata.realized
-        if kind == "state": return _current_buffer(*what)
-        return {"draw": drawn, "launch": launched}[kind][what] if kind != "fixed" else what
-      for runner, sources, launch_args in steps: launched.append(runner([buffer(s) for s in sources], launch_args))
+      now = dict(self.fixed)  # id of a buffer of the captured call -> the buffer that stands in for it on this call
+      now.update(zip(input_ids, [t.lazydata.realized for t in inputs]))
+      now.update({i: _current_buffer(t) for i, t in state.items()})
+      now.update({i: remake().realized for i, remake in draws})
+      for runner, reads, out, launch_args in steps: now[out] = runner([now[i] for i in reads], launch_args)
       GlobalCounters.kernel_count += len(steps)
-      new_values = [buffer(source) for _, source in updates + outs]
-    for (ref, _), value in zip(updates, new_values):
-      if (t := ref()) is not None: t.lazydata = LazyBuffer.from_realized(value, t.shape, t.dtype, t.device)
-    fresh = {id(t): Tensor(LazyBuffer.from_realized(value, t.shape, t.dtype, t.device))
-             for (t, _), value in zip(outs, new_values[len(updates):])}
+    for t, i in updates: t.lazydata = LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)
+    fresh = {id(t): Tensor(LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)) for t, i in outs}
     if isinstance(result, (tuple, list)): return type(result)(fresh.get(id(t), t) for t in result)
     return fresh.get(id(result), result)
 
@@ -94,9 +88,8 @@ def _buffer_of(lazydata):
   return base.realized if lazydata is base or (lazydata.st.contiguous and prod(lazydata.shape) == prod(base.shape)) else None
 
 
-def _current_buffer(ref, captured):
-  """The buffer a state tensor holds now (realizing it first if it was changed lazily), or the captured one."""
-  if (t := ref()) is None: return captured
+def _current_buffer(t: Tensor):
+  """The buffer a state tensor holds now, realizing it first if it was changed lazily."""
   if _buffer_of(t.lazydata) is None: t.lazydata = t.lazydata.contiguous()
   return _buffer_of(t.lazydata.realize())
 
