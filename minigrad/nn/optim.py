@@ -26,7 +26,7 @@ class Optimizer:
     """Setting lr (a schedule) changes tensor data: no recompile, and a TinyJit replay reads the new value."""
     self._lr_value = value
     if not hasattr(self, "lr_tensor"): self.lr_tensor = Tensor(float(value), device=self.device)
-    self.lr_tensor.assign(Tensor(float(value), device=self.device))
+    self.lr_tensor.assign(Tensor(float(value), device=self.device))  # an assigned tensor: a TinyJit replay reads it as state
 
   def zero_grad(self):
     """Forget the gradients accumulated so far."""
@@ -50,19 +50,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-  """g = grad + weight_decay * p; with momentum, buf = momentum * buf + g (buf starts as the first g) and g becomes buf,
-  or g + momentum * buf with nesterov; then p = p - lr * g."""
+  """g = grad + weight_decay * p; with momentum, buf = momentum * buf + g (buf starts at zero, so it is the first g after
+  one step) and g becomes buf, or g + momentum * buf with nesterov; then p = p - lr * g."""
   def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
     super().__init__(params, lr, momentum=momentum, weight_decay=weight_decay)
     if nesterov and momentum <= 0: raise ValueError(f"nesterov needs a positive momentum, got momentum={momentum}")
     self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
-    self.buffers: List = [None] * len(self.params)
+    self.buffers = [p.zeros_like() for p in self.params] if momentum else []
 
   def _update(self, i, param, grad):
     if self.weight_decay: grad = grad + self.weight_decay * param
     if not self.momentum: return [param.assign(param - self.lr_tensor * grad)]
-    buf = self.buffers[i]
-    buf = self.buffers[i] = grad if buf is None else buf.assign(self.momentum * buf + grad)
+    buf = self.buffers[i].assign(self.momentum * self.buffers[i] + grad)
     direction = grad + self.momentum * buf if self.nesterov else buf
     return [param.assign(param - self.lr_tensor * direction), buf]
 
@@ -75,14 +74,13 @@ class AdamW(Optimizer):
     super().__init__(params, lr, eps=eps, weight_decay=weight_decay)
     b1, b2 = (b1, b2) if betas is None else betas
     if not (0 <= b1 < 1 and 0 <= b2 < 1): raise ValueError(f"invalid betas ({b1}, {b2}): each must be in [0, 1)")
-    self.b1, self.b2, self.eps, self.weight_decay, self.t = b1, b2, eps, weight_decay, 0
-    self.m = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
-    self.v = [Tensor.zeros(*p.shape, dtype=p.dtype, device=p.device) for p in self.params]
+    self.b1, self.b2, self.eps, self.weight_decay = b1, b2, eps, weight_decay
+    self.m = [p.zeros_like() for p in self.params]
+    self.v = [p.zeros_like() for p in self.params]
     # the bias corrections 1 - b**t, kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
     self.correction1, self.correction2 = Tensor(0.0, device=self.device), Tensor(0.0, device=self.device)
 
   def _advance(self):
-    self.t += 1
     return [c.assign(c * b + (1 - b)) for c, b in ((self.correction1, self.b1), (self.correction2, self.b2))]
 
   def _update(self, i, param, grad):
