@@ -1,7 +1,6 @@
 """The CL device: OpenCL through pyopencl. Kernels are rendered by renderer_c in the OpenCL dialect, shaped for what
 this device reports (MINIGRAD_CL_SHAPE=gpu or cpu forces the GPU- or CPU-shaped kernels, so either can be tested on
-any device), built once per process, and queued without waiting. MINIGRAD_CHECK_BOUNDS=1 makes every read check its
-index and a launch that read outside an input raise.
+any device), built once per process, and queued without waiting.
 """
 import os, warnings
 import numpy as np
@@ -41,7 +40,7 @@ def device_shape(cl, device):
   """What kernel shapes are chosen from: the device's type (or MINIGRAD_CL_SHAPE) and limits."""
   gpu = getenv("MINIGRAD_CL_SHAPE", "gpu" if device.type & cl.device_type.GPU else "cpu").lower() == "gpu"
   width = 1 if gpu else min(8, 1 << (max(1, device.preferred_vector_width_float).bit_length() - 1))
-  return Shape(gpu, width, device.max_compute_units, device.max_work_group_size, device.local_mem_size, bool(getenv("MINIGRAD_CHECK_BOUNDS")))
+  return Shape(gpu, width, device.max_compute_units, device.max_work_group_size, device.local_mem_size)
 
 
 class CLBuffer:
@@ -63,13 +62,11 @@ class Runner:
     program = Renderer(kernel, OPENCL, backend.shape).render()
     functions = backend.build(program.source)
     self.launches = [(functions[name], global_size, local_size) for name, global_size, local_size in program.launches]
-    self.input_dtypes = dict(sorted({op.arg.index: op.dtype for op in kernel.ops if op.op is KernelOps.LOAD}.items()))
     self.scratch_bytes = program.scratch_bytes
+    buffers = 1 + len({op.arg.index for op in kernel.ops if op.op is KernelOps.LOAD})  # the output, then the inputs
     arg_types = [ARGUMENT_TYPES[program.index_type if dtype is None else COMPUTE[dtype.name]] for dtype in kernel.arg_dtypes()]
-    self.check_bounds = backend.shape.check_bounds
-    checks = [np.int64] * len(self.input_dtypes) + [None] if self.check_bounds else []
     for function, _, _ in self.launches:  # typed scalars are packed fast: untyped ones cost ~80 us a launch in pyopencl
-      function.set_scalar_arg_dtypes([None] * (1 + len(self.input_dtypes)) + arg_types + [None] * bool(self.scratch_bytes) + checks)
+      function.set_scalar_arg_dtypes([None] * buffers + arg_types + [None] * bool(self.scratch_bytes))
 
   def __call__(self, inputs, args):
     backend = self.backend
@@ -77,16 +74,10 @@ class Runner:
     if out.nbytes == 0: return out
     scratch = CLBuffer(backend, self.scratch_bytes) if self.scratch_bytes else None
     values = [out.mem, *[buffer.mem for buffer in inputs], *args] + ([scratch.mem] if scratch else [])
-    if self.check_bounds:
-      sizes = [buffer.nbytes // dtype.itemsize for buffer, dtype in zip(inputs, self.input_dtypes.values())]
-      flag = backend.from_numpy(np.zeros(1, np.int32))
-      values += sizes + [flag.mem]
     if DEBUG >= 3: print(f"{self.kernel.name} arguments {args}")
     for function, global_size, local_size in self.launches:
       function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
       backend.cl.enqueue_nd_range_kernel(backend.queue, function, global_size, local_size)
-    if self.check_bounds and (bad := int(backend.to_numpy(flag, dtypes.int32)[0])):
-      raise IndexError(f"kernel {self.kernel.name} read input {bad - 1} outside its {sizes[bad - 1]} elements")
     return out
 
 

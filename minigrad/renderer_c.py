@@ -13,7 +13,7 @@ the languages apart; a Shape holds what the device reports, and each kernel's sh
   of outputs in vector registers; GPUs stage TILE-deep tiles of both operands in local memory, and each work-item
   accumulates a block of outputs in registers.
 Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
-as zero. Indices are 64-bit when a size needs it. With Shape.check_bounds every read checks its index first.
+as zero. Indices are 64-bit when a size needs it.
 """
 from typing import NamedTuple, Tuple
 from minigrad.dtype import dtypes
@@ -40,14 +40,13 @@ OPENCL = Dialect("__kernel void", "__global", "__local", "barrier(CLK_LOCAL_MEM_
 
 
 class Shape(NamedTuple):
-  """What kernel shapes are chosen from: the device's kind and limits, and whether every read checks its index."""
+  """What kernel shapes are chosen from: the device's kind and limits."""
   gpu: bool
   width: int  # floats per vector in elementwise kernels, reduce loops and CPU matmul tiles: OpenCL C's vector types and
   # built-ins (floatN, vloadN, convert_floatN, select); 1 on GPUs and in dialects without them
   compute_units: int
   max_group: int  # work-items in a work-group
   local_memory: int  # bytes of local memory per work-group
-  check_bounds: bool
 
 
 class Program(NamedTuple):
@@ -146,7 +145,6 @@ class Renderer:
     if op.op is KernelOps.CONST: return f"arg{op.arg.slot}"
     if op.op is KernelOps.VALID: return "1"
     buffer = f"in{op.arg.index}"
-    if self.shape.check_bounds: index = f"in_bounds({index}, {width}, size{op.arg.index}, {op.arg.index}, bounds_error)"
     if width > 1 and op.dtype == dtypes.float16: return f"vload_half{width}(0, {buffer} + {index})"
     if width > 1 and op.dtype == dtypes.bool: return convert("int", f"vload{width}(0, {buffer} + {index})", width)
     if width > 1: return f"vload{width}(0, {buffer} + {index})"
@@ -238,14 +236,12 @@ class Renderer:
     params += [f"{dialect.buffer} const {STORAGE[dtype.name]}* restrict in{n}" for n, dtype in inputs]
     params += [f"{self.int if dtype is None else COMPUTE[dtype.name]} arg{slot}" for slot, dtype in enumerate(self.kernel.arg_dtypes())]
     params += [f"{dialect.buffer} {scratch[0]}* scratch"] if scratch else []
-    if self.shape.check_bounds: params += [f"long size{n}" for n, _ in inputs] + [f"{dialect.buffer} int* bounds_error"]
     source = "".join(f"{dialect.kernel} {name}({', '.join(params)}) {{\n  " + "\n  ".join(body) + "\n}\n" for name, body, _, _ in functions)
     return Program(self.prelude(source) + source, tuple((name, g, l) for name, _, g, l in functions), scratch[1] if scratch else 0, self.int)
 
   def prelude(self, source):
     """The helper functions `source` uses, and what enables double."""
-    lines = [f"long in_bounds(long index, int width, long size, int input, {self.dialect.buffer} int* error) {{",
-             "  if (index < 0 || index + width > size) { error[0] = input + 1; return 0; }", "  return index; }"] if self.shape.check_bounds else []
+    lines = []
     if "round_half(" in source:  # a cast to float16 rounds through half storage: the device may have no half arithmetic
       lines += ["float round_half(float x) {", f"  ushort bits; {self.dialect.half_store.format('(half*)&bits', 0, 'x')}",
                 f"  return {self.dialect.half_load.format('(half*)&bits', 0)}; }}"]

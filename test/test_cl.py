@@ -4,7 +4,7 @@ forced on whatever device this is, so every kernel shape is correct before any G
 import os, subprocess, sys
 import numpy as np
 import pytest
-from minigrad import Device, GlobalCounters, Tensor, dtypes
+from minigrad import Device, GlobalCounters, Tensor, backend_cl, dtypes
 from minigrad.nn import optim
 from minigrad.ops import KernelOps, KOp, Kernel, MemBuffer
 from minigrad.renderer_c import OPENCL, Dialect, Renderer
@@ -198,19 +198,63 @@ def test_a_sum_past_2_to_the_31_elements_returns(shape):
     assert Tensor.ones(2**31 + 16, device="CL").sum().item() == np.float32(2**31 + 16)
 
 
-# ---- bounds checks: a test mode where every read checks its index
+# ---- kernels stay inside their buffers: each buffer sits between fences of NaN, so a read outside it shows in the
+# result, and a write outside it shows in the fence
 
-def test_bounds_check_mode_names_a_read_outside_an_input(shape, backend):
-    backend.shape = shape._replace(check_bounds=True)
-    a = rand(9, 33, seed=7)
-    x = cl(a.astype(np.float32))
-    assert_close(((x.pad(((1, 1), (2, 0))) * 2).sum(axis=1) + x[::2].T.sum(axis=0).sum()).numpy(),
-                 (np.pad(a, ((1, 1), (2, 0))) * 2).sum(1) + a[::2].sum(), 1e-5, 1e-4)
-    assert_close((x @ x.T).numpy(), a @ a.T, 1e-5, 1e-4)
+FENCE = 4096  # bytes on each side of a buffer: a multiple of any device's base-address alignment
+
+
+class FencedBuffer:
+    """Device memory between two fences of all-ones bytes (NaN in float16, float32 and float64)."""
+    made = []
+
+    def __init__(self, backend, nbytes):
+        cl, self.size = backend.cl, max(nbytes, 1)
+        self.nbytes, self.whole = nbytes, cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, 2 * FENCE + self.size)
+        cl.enqueue_fill_buffer(backend.queue, self.whole, np.uint8(255), 0, 2 * FENCE + self.size)
+        self.mem = self.whole.get_sub_region(FENCE, self.size)
+        FencedBuffer.made.append(self)
+
+
+@pytest.fixture
+def fenced(shape, backend, monkeypatch):
+    """Every buffer made during the test (inputs, outputs, scratch) is fenced; afterwards every fence is intact."""
+    monkeypatch.setattr(backend_cl, "CLBuffer", FencedBuffer)
+    FencedBuffer.made = []
+    yield shape
+    for buffer in FencedBuffer.made:
+        whole = np.empty(2 * FENCE + buffer.size, np.uint8)
+        backend.cl.enqueue_copy(backend.queue, whole, buffer.whole, is_blocking=True)
+        assert (whole[:FENCE] == 255).all() and (whole[FENCE + buffer.size:] == 255).all(), f"a kernel wrote outside {buffer.nbytes} bytes"
+
+
+def test_a_fence_shows_a_read_outside_a_buffer(fenced, backend):
     wrong = ShapeTracker.from_shape((40,))  # reads 40 elements of a 33-element buffer
     kernel = Kernel((KOp(KernelOps.LOAD, (), MemBuffer(0, wrong, None), dtypes.float32, (40,)),))
-    with raises_naming("input 0", "33 elements"):
-        backend.run(kernel, [backend.from_numpy(a[0].astype(np.float32))], ())
+    values = backend.to_numpy(backend.compile(kernel)([backend.from_numpy(np.ones(33, np.float32))], ()), dtypes.float32)
+    assert np.isnan(values[33:]).all() and (values[:33] == 1).all()
+
+
+def test_kernels_stay_inside_their_buffers(fenced):
+    """Views that end at a buffer's edges, read by every kernel shape: vector loads and scalar tails, rows that start
+    and end off vector boundaries, broadcasts, strided lanes, masks and flips, reductions over leading and trailing
+    axes, rows cut into parts, float16, and both matmul tilings with sizes that fill no tile."""
+    a, long_rows = rand(9, 33, seed=7), rand(2, 30001, seed=8).astype(np.float32)
+    x, h, y = cl(a.astype(np.float32)), cl(a.astype(np.float16)), cl(long_rows)
+    cases = [
+        (x[:, 2:] * x[:, 1:-1] + x[:, -1:], a[:, 2:] * a[:, 1:-1] + a[:, -1:]),
+        ((x[:, 1::4] * 2).exp() + x[-1, -1], np.exp(a[:, 1::4] * 2) + a[-1, -1]),
+        (x.flip(1)[::-1, ::3] + x.T[2::3].T, a[::-1, ::-1][:, ::3] + a[:, 2::3]),
+        ((x.pad(((1, 1), (2, 0))) * 2).sum(axis=1) + x[::2].T.sum(axis=0).sum(), (np.pad(a, ((1, 1), (2, 0))) * 2).sum(1) + a[::2].sum()),
+        (x.sum(axis=1) + x[:, 1:].max(axis=1) + x.T.sum(axis=1)[:9], a.sum(1) + a[:, 1:].max(1) + a.sum(0)[:9]),
+        ((h * 2).sum(axis=0) + h[:, -1:].sum(), (a.astype(np.float16) * 2).astype(np.float64).sum(0) + a[:, -1].astype(np.float16).sum()),
+        (y.sum(axis=1) + y[:, 1:].max(axis=1), long_rows.astype(np.float64).sum(1) + long_rows[:, 1:].max(1)),
+        (x @ x[:8].T, a @ a[:8].T),  # the matmul kernels need a size divisible by 4
+        (x[1:].T @ x[1:, 3:15], a[1:].T @ a[1:, 3:15]),
+        (x.linear(x[1:9]), a @ a[1:9].T),
+    ]
+    for got, expected in cases:
+        assert_close(got.numpy(), expected, 1e-3 if got.dtype == dtypes.float16 else 1e-5, 1e-3)
 
 
 # ---- clean output, and a new C-style language is a table of facts
