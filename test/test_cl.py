@@ -1,6 +1,8 @@
 """The CL backend's kernel shapes, each checked against NumPy in float64. Every test that runs kernels runs twice: with
 the CPU-shaped kernels and with the GPU-shaped ones (work-group lanes sharing a row, local-memory trees, tiled matmul),
-forced on whatever device this is, so every kernel shape is correct before any GPU sees it."""
+forced on whatever device this is, so every kernel shape is correct before any GPU sees it. Those tests also run with
+every buffer between fences of NaN (the `shape` fixture): a kernel that reads outside a buffer gets NaN in its result,
+and one that writes outside it breaks a fence, so each checks that its kernels stay inside their buffers."""
 import os, subprocess, sys
 import numpy as np
 import pytest
@@ -24,14 +26,38 @@ def backend():
     return Device["CL"]
 
 
+FENCE = 4096  # bytes on each side of a buffer: a multiple of any device's base-address alignment
+
+
+class FencedBuffer:
+    """Device memory between two fences of all-ones bytes (NaN in float16, float32 and float64): a kernel that reads
+    outside its buffer gets NaN in its result, and one that writes outside it breaks a fence."""
+    made = []
+
+    def __init__(self, backend, nbytes):
+        cl, self.size = backend.cl, max(nbytes, 1)
+        self.nbytes, self.whole = nbytes, cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, 2 * FENCE + self.size)
+        cl.enqueue_fill_buffer(backend.queue, self.whole, np.uint8(255), 0, 2 * FENCE + self.size)
+        self.mem = self.whole.get_sub_region(FENCE, self.size)
+        FencedBuffer.made.append(self)
+
+
 @pytest.fixture(params=["cpu", "gpu"])
-def shape(request, backend):
-    """The CL backend, switched to CPU- or GPU-shaped kernels for one test."""
+def shape(request, backend, monkeypatch):
+    """The CL backend, switched to CPU- or GPU-shaped kernels for one test, with every buffer made during the test
+    (inputs, outputs, scratch) fenced; afterwards every fence must be intact."""
     saved = backend.shape
     gpu = request.param == "gpu"
     backend.shape = saved._replace(gpu=gpu, width=1 if gpu else max(4, saved.width))
+    monkeypatch.setattr(backend_cl, "CLBuffer", FencedBuffer)
+    FencedBuffer.made = []
     yield backend.shape
     backend.shape = saved
+    for buffer in FencedBuffer.made:
+        whole = np.empty(2 * FENCE + buffer.size, np.uint8)
+        backend.cl.enqueue_copy(backend.queue, whole, buffer.whole, is_blocking=True)
+        assert (whole[:FENCE] == 255).all() and (whole[FENCE + buffer.size:] == 255).all(), f"a kernel wrote outside {buffer.nbytes} bytes"
+    FencedBuffer.made = []
 
 
 def cl(array, dtype=None):
@@ -198,44 +224,16 @@ def test_a_sum_past_2_to_the_31_elements_returns(shape):
     assert Tensor.ones(2**31 + 16, device="CL").sum().item() == np.float32(2**31 + 16)
 
 
-# ---- kernels stay inside their buffers: each buffer sits between fences of NaN, so a read outside it shows in the
-# result, and a write outside it shows in the fence
+# ---- kernels stay inside their buffers (every test with the `shape` fixture runs fenced)
 
-FENCE = 4096  # bytes on each side of a buffer: a multiple of any device's base-address alignment
-
-
-class FencedBuffer:
-    """Device memory between two fences of all-ones bytes (NaN in float16, float32 and float64)."""
-    made = []
-
-    def __init__(self, backend, nbytes):
-        cl, self.size = backend.cl, max(nbytes, 1)
-        self.nbytes, self.whole = nbytes, cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, 2 * FENCE + self.size)
-        cl.enqueue_fill_buffer(backend.queue, self.whole, np.uint8(255), 0, 2 * FENCE + self.size)
-        self.mem = self.whole.get_sub_region(FENCE, self.size)
-        FencedBuffer.made.append(self)
-
-
-@pytest.fixture
-def fenced(shape, backend, monkeypatch):
-    """Every buffer made during the test (inputs, outputs, scratch) is fenced; afterwards every fence is intact."""
-    monkeypatch.setattr(backend_cl, "CLBuffer", FencedBuffer)
-    FencedBuffer.made = []
-    yield shape
-    for buffer in FencedBuffer.made:
-        whole = np.empty(2 * FENCE + buffer.size, np.uint8)
-        backend.cl.enqueue_copy(backend.queue, whole, buffer.whole, is_blocking=True)
-        assert (whole[:FENCE] == 255).all() and (whole[FENCE + buffer.size:] == 255).all(), f"a kernel wrote outside {buffer.nbytes} bytes"
-
-
-def test_a_fence_shows_a_read_outside_a_buffer(fenced, backend):
+def test_a_fence_shows_a_read_outside_a_buffer(shape, backend):
     wrong = ShapeTracker.from_shape((40,))  # reads 40 elements of a 33-element buffer
     kernel = Kernel((KOp(KernelOps.LOAD, (), MemBuffer(0, wrong, None), dtypes.float32, (40,)),))
     values = backend.to_numpy(backend.compile(kernel)([backend.from_numpy(np.ones(33, np.float32))], ()), dtypes.float32)
     assert np.isnan(values[33:]).all() and (values[:33] == 1).all()
 
 
-def test_kernels_stay_inside_their_buffers(fenced):
+def test_kernels_stay_inside_their_buffers(shape):
     """Views that end at a buffer's edges, read by every kernel shape: vector loads and scalar tails, rows that start
     and end off vector boundaries, broadcasts, strided lanes, masks and flips, reductions over leading and trailing
     axes, rows cut into parts, float16, and both matmul tilings with sizes that fill no tile."""
