@@ -13,9 +13,10 @@ class Function:
 
 
 class _Pointwise(Function):
-  """One UnaryOps op, the subclass's `op`; its backward reads the input x and the result ret."""
-  def forward(self, x):
-    self.x, self.ret = x, x.e(self.op)
+  """One elementwise op, the subclass's `op`, on one input x or two (x, y); its backward reads them and the result ret."""
+  def forward(self, x, y=None):
+    self.x, self.y = x, y
+    self.ret = x.e(self.op) if y is None else x.e(self.op, y)
     return self.ret
 
 
@@ -92,38 +93,29 @@ class Sigmoid(Function):
 
 
 # ---- binary (same shapes and dtypes: Tensor broadcasts first)
-class Add(Function):
-  def forward(self, x, y): return x.e(BinaryOps.ADD, y)
+class Add(_Pointwise):
+  op = BinaryOps.ADD
   def backward(self, grad): return grad, grad
 
 
-class Sub(Function):
-  def forward(self, x, y): return x.e(BinaryOps.SUB, y)
+class Sub(_Pointwise):
+  op = BinaryOps.SUB
   def backward(self, grad): return grad, grad.e(UnaryOps.NEG)
 
 
-class Mul(Function):
-  def forward(self, x, y):
-    self.x, self.y = x, y
-    return x.e(BinaryOps.MUL, y)
-
+class Mul(_Pointwise):
+  op = BinaryOps.MUL
   def backward(self, grad): return grad.e(BinaryOps.MUL, self.y), grad.e(BinaryOps.MUL, self.x)
 
 
-class Div(Function):
-  def forward(self, x, y):
-    self.x, self.y = x, y
-    return x.e(BinaryOps.DIV, y)
-
+class Div(_Pointwise):
+  op = BinaryOps.DIV
   def backward(self, grad):
     return grad.e(BinaryOps.DIV, self.y), grad.e(BinaryOps.MUL, self.x).e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG)
 
 
-class Maximum(Function):
-  def forward(self, x, y):
-    self.x, self.y = x, y
-    return x.e(BinaryOps.MAX, y)
-
+class Maximum(_Pointwise):
+  op = BinaryOps.MAX
   def backward(self, grad):  # ties split the gradient in half
     half = grad.const_like(0.5)
     share_x = self.y.e(BinaryOps.CMPLT, self.x).e(TernaryOps.WHERE, grad.const_like(1),
@@ -132,14 +124,14 @@ class Maximum(Function):
     return grad_x, grad.e(BinaryOps.SUB, grad_x)
 
 
-class Less(Function):
+class Less(_Pointwise):
+  op = BinaryOps.CMPLT
   differentiable = False
-  def forward(self, x, y): return x.e(BinaryOps.CMPLT, y)
 
 
-class Equal(Function):
+class Equal(_Pointwise):
+  op = BinaryOps.CMPEQ
   differentiable = False
-  def forward(self, x, y): return x.e(BinaryOps.CMPEQ, y)
 
 
 class Where(Function):
