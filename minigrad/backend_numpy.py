@@ -4,28 +4,29 @@ broadcast."""
 from dataclasses import replace
 import numpy as np
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
-from minigrad.shapetracker import View
 
+# each op's result is then cast to the op's dtype, so NOOP and CAST are the identity here
 ELEMENTWISE = {
-  UnaryOps.NOOP: lambda x: x, UnaryOps.NEG: np.negative, UnaryOps.EXP: np.exp, UnaryOps.LOG: np.log, UnaryOps.SIN: np.sin,
-  UnaryOps.SQRT: np.sqrt, UnaryOps.RECIP: np.reciprocal, BinaryOps.ADD: np.add, BinaryOps.SUB: np.subtract,
+  UnaryOps.NOOP: np.asarray, UnaryOps.CAST: np.asarray, UnaryOps.NEG: np.negative, UnaryOps.EXP: np.exp, UnaryOps.LOG: np.log,
+  UnaryOps.SIN: np.sin, UnaryOps.SQRT: np.sqrt, UnaryOps.RECIP: np.reciprocal, BinaryOps.ADD: np.add, BinaryOps.SUB: np.subtract,
   BinaryOps.MUL: np.multiply, BinaryOps.DIV: np.divide, BinaryOps.MAX: np.maximum, BinaryOps.CMPLT: np.less,
   BinaryOps.CMPEQ: np.equal, TernaryOps.WHERE: np.where,
 }
 
 
-def view_of(flat: np.ndarray, view) -> np.ndarray:
-  """One View of a flat array: a strided window, padded with zeros outside its mask."""
+def view_of(flat: np.ndarray, view, offset=0) -> np.ndarray:
+  """One View of a flat array, `offset` elements further in: a strided window, padded with zeros outside its mask."""
   mask = view.mask or tuple((0, size) for size in view.shape)
-  start = view.offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))
+  start = view.offset + offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))
   valid = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize,
                      tuple(st * flat.itemsize for st in view.strides))
   if not view.mask: return valid
   return np.pad(valid, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
 
 
-def load(flat: np.ndarray, st) -> np.ndarray:
-  array = view_of(flat, st.views[0])
+def load(flat: np.ndarray, st, offset=0) -> np.ndarray:
+  """flat read through st; `offset` moves its first view (a LOAD's offset argument)."""
+  array = view_of(flat, st.views[0], offset)
   for view in st.views[1:]: array = view_of(np.ascontiguousarray(array).reshape(-1), view)
   return array
 
@@ -57,30 +58,21 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   return np.broadcast_to(out.reshape([1 if i in axes or i in neither else s for i, s in enumerate(shape)]), out_shape)
 
 
-def _valid_mask(st) -> np.ndarray:
-  """True where st reads inside its masks: st read over a one-element buffer of True, first view's strides zeroed."""
-  first = st.views[0]
-  return load(np.ones(1, np.bool_), type(st)((View(first.shape, (0,) * len(first.shape), 0, first.mask),) + st.views[1:]))
-
-
 def _step(kernel, op):
   """A function (values, inputs, args) -> this op's value, with everything that doesn't depend on data decided now."""
   srcs, dtype = op.srcs, op.dtype.np
   if op.op is KernelOps.LOAD:
-    (index, st, slot) = op.arg
-    if slot is None: return lambda values, inputs, args: load(inputs[index], st)
-    first = st.views[0]
-    return lambda values, inputs, args: load(inputs[index], type(st)((replace(first, offset=args[slot]),) + st.views[1:]))
-  if op.op is KernelOps.CONST:
+    index, st, slot = op.arg
+    return lambda values, inputs, args: load(inputs[index], st, 0 if slot is None else args[slot])
+  if op.op is KernelOps.CONST:  # its st has strides 0 and offset 0: it reads a one-element buffer, 0 outside its masks
     slot, st = op.arg
-    if not st.masked: return lambda values, inputs, args: np.broadcast_to(np.asarray(args[slot], dtype), op.shape)
-    valid = _valid_mask(st)
-    return lambda values, inputs, args: np.where(valid, np.asarray(args[slot], dtype), np.zeros((), dtype))
-  if op.op is KernelOps.VALID:
-    valid = _valid_mask(op.arg)
+    return lambda values, inputs, args: load(np.full(1, args[slot], dtype), st)
+  if op.op is KernelOps.VALID:  # True read as a one-element buffer through st (its first view's strides made 0)
+    st, first = op.arg, op.arg.views[0]
+    one_element = replace(first, strides=(0,) * len(first.shape), offset=0)
+    valid = load(np.ones(1, np.bool_), replace(st, views=(one_element,) + st.views[1:]))
     return lambda values, inputs, args: valid
   if op.op is KernelOps.RESHAPE: return lambda values, inputs, args: values[srcs[0]].reshape(op.shape)
-  if op.op is UnaryOps.CAST: return lambda values, inputs, args: values[srcs[0]].astype(dtype)
   if isinstance(op.op, ReduceOps) and (product := kernel.product_summed_by(op)) is not None:
     a, b = product.srcs
     return lambda values, inputs, args: contract(values[a], values[b], op.arg).astype(dtype, copy=False)
@@ -120,5 +112,3 @@ class Backend:
     runner = self.runners.get(kernel)
     if runner is None: runner = self.runners[kernel] = prepare(kernel)
     return runner
-
-  def run(self, kernel, inputs, args): return self.compile(kernel)(inputs, args)
