@@ -16,7 +16,6 @@ from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
 from minigrad.ops import BinaryOps, ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
-from minigrad.lazy import LazyBuffer
 from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8
@@ -60,7 +59,7 @@ def _choose_kernels(outs, order):
         reduce_seen = True
     has_reduce[base] = reduce_seen
   _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs)
-  return [b for b in order if b in realize]
+  return realize
 
 
 def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs):
@@ -78,9 +77,10 @@ def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs):
     kernel_of[base] = base if base in realize else kernels.pop()
 
 
-def _lower(root, realize):
-  """The kernel computing root, its input bases and the sources of its scalar arguments (a constant's node, or the
-  value itself). An iterative walk, so deep graphs don't hit Python's recursion limit."""
+def _lower(root, realize, position):
+  """The kernel computing root, the positions of its input bases, and its scalar arguments as (the position of the
+  constant's base that holds the value, or None, and the value). An iterative walk, so deep graphs don't hit Python's
+  recursion limit."""
   ops, index_of, inputs, args, const_slots, memo = [], {}, [], [], {}, {}
 
   def emit(kop):
@@ -89,26 +89,22 @@ def _lower(root, realize):
       ops.append(kop)
     return index_of[kop]
 
-  def new_arg(value):
-    args.append(value)
+  def new_arg(value, source=None):
+    args.append((source, value))
     return len(args) - 1
 
-  def const(value, dtype, st, source):
+  def const(value, dtype, st, source=None):
     key = (str(value), dtype)  # str tells -0.0 from 0.0 and lets nan equal itself
-    if key not in const_slots: const_slots[key] = new_arg(source)
+    if key not in const_slots: const_slots[key] = new_arg(value, source)
     return emit(KOp(KernelOps.CONST, (), ConstBuffer(const_slots[key], st), dtype, st.shape))
 
   def leaf(base, st):
-    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, base)
+    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, position[base])
     if base not in inputs: inputs.append(base)
     first = st.views[0]  # its offset becomes a kernel argument
     if first.offset: st = ShapeTracker((replace(first, offset=0),) + st.views[1:])
     buffer = MemBuffer(inputs.index(base), st, new_arg(first.offset) if first.offset else None)
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
-
-  def children(base, st):
-    if isinstance(base.op, ReduceOps) or _same_order(st, base): return [(src, None) for src in base.srcs]
-    return [(src, st) for src in base.srcs]
 
   stack = [((root, None), False)]
   while stack:
@@ -119,72 +115,59 @@ def _lower(root, realize):
     if base is not root and (_is_leaf(base) or base in realize):
       memo[ref] = leaf(base, st)
       continue
-    kids = children(base, st)
+    # a reduce, or a base read in its own order, is computed in its own shape (then reshaped); else in the view's
+    in_own_shape = isinstance(base.op, ReduceOps) or _same_order(st, base)
+    kids = [(src, None if in_own_shape else st) for src in base.srcs]
     if not children_done:
       stack.append((ref, True))
       stack.extend((kid, False) for kid in reversed(kids))  # first source first: a value is made just before its use
       continue
-    srcs = tuple(memo[kid] for kid in kids)
-    shape = base.shape if isinstance(base.op, ReduceOps) or _same_order(st, base) else st.shape
-    node = emit(KOp(base.op, srcs, base.arg, base.dtype, shape))
+    shape = base.shape if in_own_shape else st.shape
+    node = emit(KOp(base.op, tuple(memo[kid] for kid in kids), base.arg, base.dtype, shape))
     if shape != st.shape: node = emit(KOp(KernelOps.RESHAPE, (node,), st.shape, base.dtype, st.shape))
     if st.masked:  # computed through padding: outside the mask it must read 0, whatever the ops map 0 to
       valid = emit(KOp(KernelOps.VALID, (), st, dtypes.bool, st.shape))
       zero_value = base.dtype.np(0).item()
-      zero = const(zero_value, base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)), zero_value)
+      zero = const(zero_value, base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return Kernel(tuple(ops)), tuple(inputs), tuple(args)
+  return Kernel(tuple(ops)), tuple(position[b] for b in inputs), tuple(args)
 
 
 def _structure(outs):
-  """Unrealized bases reachable from outs (dependencies first), the leaves they read, and a key that is equal for two
-  graphs that differ only in their leaves' data and constants' values (equal constants stay equal)."""
-  order, leaves, ref, stack = [], [], {}, [(b, False) for b in outs]
+  """Every base reachable from outs, dependencies first (leaves too), each base's position there, and a key that is
+  equal for two graphs that differ only in their leaves' data and constants' values (equal constants stay equal)."""
+  order, position, stack = [], {}, [(b, False) for b in outs]
   while stack:
     base, children_done = stack.pop()
-    if children_done:
-      ref[base] = ("node", len(order))
+    if children_done or (base not in position and _is_leaf(base)):
+      position[base] = len(order)
       order.append(base)
-    elif base not in ref and _is_leaf(base):
-      ref[base] = ("leaf", len(leaves))
-      leaves.append(base)
-    elif base not in ref:
-      ref[base] = None  # on the stack
+    elif base not in position:
+      position[base] = None  # on the stack
       stack.append((base, True))
       stack.extend((src.base, False) for src in base.srcs)
-  classes = {}
-  leaf_parts = tuple((leaf.dtype, leaf.device, classes.setdefault((str(leaf.arg), leaf.dtype), len(classes)))
-                     if leaf.op is LoadOps.CONST else (leaf.dtype, leaf.device, leaf.shape) for leaf in leaves)
-  node_parts = tuple((b.op, b.arg, b.dtype, b.device, b.shape, tuple((ref[src.base], src.st) for src in b.srcs)) for b in order)
-  return order, leaves, ref, (node_parts, leaf_parts, tuple(ref[b] for b in outs))
+  classes = {}  # a constant's value is part of the key only as the class of the constants equal to it
+  args = [classes.setdefault((str(b.arg), b.dtype), len(classes)) if b.op is LoadOps.CONST else b.arg for b in order]
+  parts = tuple((b.op, arg, b.dtype, b.device, b.shape, tuple((position[src.base], src.st) for src in b.srcs)) for b, arg in zip(order, args))
+  return order, position, (parts, tuple(position[b] for b in outs))
 
 
 def create_schedule(outs):
   """A ScheduleItem for every kernel needed to realize outs, in dependency order. A graph whose structure was seen
-  before reuses that plan: only its buffers and constants are new."""
-  order, leaves, ref, key = _structure(outs)
+  before reuses that plan (kernels, and their bases as positions): only its buffers and constants are new."""
+  order, position, key = _structure(outs)
   plan = _plans.get(key)
   if plan is None:
     if len(_plans) > 4096: _plans.clear()
-    kernel_roots = _choose_kernels(outs, order)
-    realize = set(kernel_roots)
-    lowered = [(base, *_lower(base, realize)) for base in kernel_roots]
-    plan = _plans[key] = [(kernel, ref[base], [ref[b] for b in inputs], [ref[a] if isinstance(a, LazyBuffer) else ("value", a) for a in args])
-                          for base, kernel, inputs, args in lowered]
-  pick = {"node": order, "leaf": leaves}
-  return [ScheduleItem(kernel, pick[out[0]][out[1]], tuple(pick[kind][i] for kind, i in inputs),
-                       tuple(value if kind == "value" else pick[kind][value].arg for kind, value in args)) for kernel, out, inputs, args in plan]
-
-
-def _kernel_cost(kernel, inputs, out):
-  flops = sum(prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)
-              for op in kernel.ops if op.op not in (KernelOps.LOAD, KernelOps.CONST, KernelOps.RESHAPE))
-  mem = sum(prod(b.shape) * b.dtype.itemsize for b in inputs) + prod(out.shape) * out.dtype.itemsize
-  return flops, mem
+    realize = _choose_kernels(outs, [b for b in order if not _is_leaf(b)])
+    plan = _plans[key] = [(position[base], *_lower(base, realize, position)) for base in order if base in realize]
+  return [ScheduleItem(kernel, order[out], tuple(order[i] for i in inputs), tuple(value if i is None else order[i].arg for i, value in args))
+          for out, kernel, inputs, args in plan]
 
 
 def run_schedule(schedule):
+  """Run each kernel in order, counting its flops (a reduce's over its input), bytes moved and time."""
   start = time.perf_counter()
   for kernel, out, inputs, args in schedule:
     backend = Device[out.device]
@@ -194,7 +177,9 @@ def run_schedule(schedule):
     if capture: capture[-1].append((runner, out, inputs, args))
     if DEBUG >= 2: backend.synchronize()
     elapsed = time.perf_counter() - t0
-    flops, mem = _kernel_cost(kernel, inputs, out)
+    flops = sum(prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)
+                for op in kernel.ops if op.op not in (KernelOps.LOAD, KernelOps.CONST, KernelOps.RESHAPE))
+    mem = sum(prod(b.shape) * b.dtype.itemsize for b in (*inputs, out))
     GlobalCounters.kernel_count += 1
     GlobalCounters.global_ops += flops
     GlobalCounters.global_mem += mem

@@ -63,9 +63,9 @@ CURATED = [
         "    buffer = MemBuffer(inputs.index(base), st, None)"),
     ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "key = (str(value), dtype)", "key = dtype"),
     ("schedule: plan key ignores which constants are equal", "minigrad/schedule.py",
-        "classes.setdefault((str(leaf.arg), leaf.dtype), len(classes))", "classes.setdefault(leaf.dtype, len(classes))"),
+        "classes.setdefault((str(b.arg), b.dtype), len(classes))", "classes.setdefault(b.dtype, len(classes))"),
     ("schedule: plan key ignores the views", "minigrad/schedule.py",
-        "tuple((ref[src.base], src.st) for src in b.srcs)", "tuple(ref[src.base] for src in b.srcs)"),
+        "tuple((position[src.base], src.st) for src in b.srcs)", "tuple(position[src.base] for src in b.srcs)"),
     ("schedule: reduce flops counted per output", "minigrad/schedule.py",
         "prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)", "prod(op.shape)"),
     # shapetracker.py: masks, bounds and strides
@@ -148,12 +148,12 @@ CURATED = [
         "return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)",
         "return lambda values, inputs, args: np.nanmax(values[srcs[0]], axis=op.arg, keepdims=True)"),
     ("numpy: masked constants ignore the mask", "minigrad/backend_numpy.py",
-        "return lambda values, inputs, args: np.where(valid, np.asarray(args[slot], dtype), np.zeros((), dtype))",
+        "return lambda values, inputs, args: load(np.full(1, args[slot], dtype), st)",
         "return lambda values, inputs, args: np.broadcast_to(np.asarray(args[slot], dtype), op.shape)"),
     ("numpy: offset argument ignored", "minigrad/backend_numpy.py",
-        "load(inputs[index], type(st)((replace(first, offset=args[slot]),) + st.views[1:]))", "load(inputs[index], st)"),
+        "load(inputs[index], st, 0 if slot is None else args[slot])", "load(inputs[index], st)"),
     ("numpy: view start ignores the mask's start", "minigrad/backend_numpy.py",
-        "start = view.offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))", "start = view.offset"),
+        "start = view.offset + offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))", "start = view.offset + offset"),
 ]
 
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
