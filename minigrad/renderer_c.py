@@ -264,12 +264,9 @@ class Renderer:
 
   def split_at_reduce(self, reduce):
     """(ids of the ops that feed the reduce, ids of the ops after it); names the reduce's value `total`."""
-    at, inside, stack = self.ops.index(reduce), set(), list(reduce.srcs)
-    while stack:
-      i = stack.pop()
-      if i in inside: continue
-      inside.add(i)
-      stack.extend(self.ops[i].srcs)
+    at, inside = self.ops.index(reduce), set(reduce.srcs)
+    for i in reversed(range(at)):  # an op comes after its sources: each is reached after everything that uses it
+      if i in inside: inside.update(self.ops[i].srcs)
     self.names[at] = "total"
     return sorted(inside), [i for i in range(len(self.ops)) if i not in inside and i != at]
 
