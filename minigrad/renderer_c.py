@@ -145,11 +145,9 @@ class Renderer:
     if op.op is KernelOps.CONST: return f"arg{op.arg.slot}"
     if op.op is KernelOps.VALID: return "1"
     buffer = f"in{op.arg.index}"
-    if width > 1 and op.dtype == dtypes.float16: return f"vload_half{width}(0, {buffer} + {index})"
-    if width > 1 and op.dtype == dtypes.bool: return convert("int", f"vload{width}(0, {buffer} + {index})", width)
-    if width > 1: return f"vload{width}(0, {buffer} + {index})"
-    if op.dtype == dtypes.float16: return self.dialect.half_load.format(buffer, index)
-    return f"(int){buffer}[{index}]" if op.dtype == dtypes.bool else f"{buffer}[{index}]"
+    if width > 1: value = f"vload{'_half' if op.dtype == dtypes.float16 else ''}{width}(0, {buffer} + {index})"
+    else: value = self.dialect.half_load.format(buffer, index) if op.dtype == dtypes.float16 else f"{buffer}[{index}]"
+    return convert("int", value, width) if op.dtype == dtypes.bool else value  # bools compute as int
 
   def leaf(self, i, op, lin):
     """(lines, scalar expression) reading a LOAD, CONST or VALID at linear index `lin`."""
@@ -213,10 +211,9 @@ class Renderer:
 
   def store(self, lin, width):
     value, dtype = self.names[len(self.ops) - 1], self.kernel.out.dtype
-    if width == 1 and dtype == dtypes.float16: return self.dialect.half_store.format("out", lin, value)
-    if width == 1: return f"out[{lin}] = {value};"
-    if dtype == dtypes.float16: return f"vstore_half{width}({value}, 0, out + {lin});"
-    return f"vstore{width}({convert('uchar', value, width) if dtype == dtypes.bool else value}, 0, out + {lin});"
+    if dtype == dtypes.bool: value = convert("uchar", value, width)
+    if width > 1: return f"vstore{'_half' if dtype == dtypes.float16 else ''}{width}({value}, 0, out + {lin});"
+    return self.dialect.half_store.format("out", lin, value) if dtype == dtypes.float16 else f"out[{lin}] = {value};"
 
   def group_size(self, items):
     """Work-items per work-group of a 1-D launch: GPU_GROUP on a GPU; on a CPU few enough that each compute unit gets
