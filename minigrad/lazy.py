@@ -6,7 +6,7 @@ import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import prod
-from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
+from minigrad.ops import BinaryOps, LoadOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -67,8 +67,7 @@ class LazyBuffer:
     assert all(s.shape == self.shape for s in srcs), f"elementwise {op} on shapes {[s.shape for s in srcs]}"
     if op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): dtype = dtypes.bool
     elif op is UnaryOps.CAST: dtype = arg
-    elif op is TernaryOps.WHERE: dtype = others[0].dtype
-    else: dtype = self.dtype
+    else: dtype = srcs[-1].dtype  # the last source: WHERE's condition comes first
     return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, srcs, arg)
 
   def r(self, op, axes) -> LazyBuffer:
@@ -82,24 +81,21 @@ class LazyBuffer:
     """A base with this view's values laid out row-major (a copy kernel unless it already is one). With own_memory,
     an unrealized base gets its own kernel too, rather than being fused into its consumers."""
     if self._base is None and (self.realized is not None or not own_memory): return self
-    if self._base is not None and self.st.contiguous and self.shape == self.base.shape: return self.base
-    return self.e(UnaryOps.NOOP)
+    return self.e(UnaryOps.NOOP)  # a view is never its base's whole row-major layout: _view returns the base for that
 
-  # ---- movement: new views of the same base
+  # ---- movement: new views of the same base. An unchanged tracker gives this very node back (_node finds it), so
+  # only reshape checks for a no-op: its tracker may give size-1 dims other strides.
   def _view(self, st: ShapeTracker) -> LazyBuffer:
     if st.contiguous and st.shape == self.base.shape: return self.base
     if st.all_padding: return LazyBuffer.const(0, st.shape, self.dtype, self.device)  # reads no memory at all
     return _node(self.device, st, self.dtype, base=self.base)
 
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
-  def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
-  def expand(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.expand(tuple(shape)))
-  def pad(self, pads): return self if all(p == (0, 0) for p in pads) else self._view(self.st.pad(tuple(pads)))
-  def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
-
-  def shrink(self, bounds):
-    if all(b == (0, s) for b, s in zip(bounds, self.shape)): return self
-    return self._view(self.st.shrink(tuple(bounds)))
+  def permute(self, order): return self._view(self.st.permute(tuple(order)))
+  def expand(self, shape): return self._view(self.st.expand(tuple(shape)))
+  def pad(self, pads): return self._view(self.st.pad(tuple(pads)))
+  def shrink(self, bounds): return self._view(self.st.shrink(tuple(bounds)))
+  def flip(self, axes): return self._view(self.st.flip(tuple(axes)))
 
   # ---- realization
   @staticmethod
