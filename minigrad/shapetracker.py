@@ -92,8 +92,6 @@ class View:
     mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(old_mask, bounds))
     return View(tuple(e - s for s, e in bounds), self.strides, offset, mask)
 
-  def pad(self, pads): return self.shrink(tuple((-before, size + after) for size, (before, after) in zip(self.shape, pads)))
-
   def flip(self, axes):
     offset = self.offset + sum((self.shape[i] - 1) * self.strides[i] for i in axes)
     strides = tuple(-st if i in axes else st for i, st in enumerate(self.strides))
@@ -145,7 +143,7 @@ class ShapeTracker:
   def permute(self, order): return self._last(self.views[-1].permute(order))
   def expand(self, shape): return self._last(self.views[-1].expand(shape))
   def shrink(self, bounds): return self._last(self.views[-1].shrink(bounds))
-  def pad(self, pads): return self._last(self.views[-1].pad(pads))
+  def pad(self, pads): return self.shrink(tuple((-before, size + after) for size, (before, after) in zip(self.shape, pads)))
   def flip(self, axes): return self._last(self.views[-1].flip(axes))
 
   def reshape(self, new_shape):
@@ -153,7 +151,7 @@ class ShapeTracker:
     return self._last(view) if view is not None else ShapeTracker(self.views + (View.contiguous(new_shape),))
 
   def compose(self, outer: ShapeTracker) -> ShapeTracker:
-    """Read this tracker's elements through `outer`, whose first view indexes the contiguous layout of self.shape."""
-    if outer.contiguous and prod(outer.shape) == prod(self.shape): return self.reshape(outer.shape)
+    """Read this tracker's elements through `outer`, whose first view indexes the contiguous layout of self.shape (the
+    scheduler never passes a plain reshape: it reads such a view in the base's own shape)."""
     if self.views[-1].is_contiguous: return ShapeTracker(self.views[:-1] + outer.views)
     return ShapeTracker(self.views + outer.views)
