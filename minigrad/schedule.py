@@ -81,13 +81,9 @@ def _lower(root, realize, position):
   """The kernel computing root, the positions of its input bases, and its scalar arguments as (the position of the
   constant's base that holds the value, or None, and the value). An iterative walk, so deep graphs don't hit Python's
   recursion limit."""
-  ops, index_of, inputs, args, const_slots, memo = [], {}, [], [], {}, {}
+  index_of, inputs, args, const_slots, memo = {}, [], [], {}, {}  # index_of: each distinct step, in order, to its index
 
-  def emit(kop):
-    if kop not in index_of:
-      index_of[kop] = len(ops)
-      ops.append(kop)
-    return index_of[kop]
+  def emit(kop): return index_of.setdefault(kop, len(index_of))
 
   def new_arg(value, source=None):
     args.append((source, value))
@@ -131,7 +127,7 @@ def _lower(root, realize, position):
       zero = const(zero_value, base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return Kernel(tuple(ops)), tuple(position[b] for b in inputs), tuple(args)
+  return Kernel(tuple(index_of)), tuple(position[b] for b in inputs), tuple(args)
 
 
 def _structure(outs):
