@@ -1,4 +1,4 @@
-"""The five dtypes minigrad knows, with their NumPy and OpenCL names."""
+"""The five dtypes minigrad knows, with their NumPy types."""
 from dataclasses import dataclass
 import numpy as np
 
@@ -8,7 +8,6 @@ class DType:
   name: str
   itemsize: int
   np: type
-  cl: str
   priority: int  # promotion order: the higher of two operands' priorities wins
 
   def __repr__(self): return f"dtypes.{self.name}"
@@ -18,19 +17,18 @@ class DType:
 
 
 class dtypes:
-  bool = DType("bool", 1, np.bool_, "bool", 0)
-  int32 = DType("int32", 4, np.int32, "int", 1)
-  float16 = DType("float16", 2, np.float16, "half", 2)
-  float32 = DType("float32", 4, np.float32, "float", 3)
-  float64 = DType("float64", 8, np.float64, "double", 4)
+  bool = DType("bool", 1, np.bool_, 0)
+  int32 = DType("int32", 4, np.int32, 1)
+  float16 = DType("float16", 2, np.float16, 2)
+  float32 = DType("float32", 4, np.float32, 3)
+  float64 = DType("float64", 8, np.float64, 4)
 
   @staticmethod
   def from_np(np_dtype) -> DType:
     """The minigrad dtype of a NumPy dtype; int64 narrows to int32 as in most frameworks' defaults."""
     kind = np.dtype(np_dtype)
     if kind.kind in "iu": return dtypes.int32
-    for dtype in (dtypes.bool, dtypes.float16, dtypes.float32, dtypes.float64):
-      if kind == dtype.np: return dtype
+    if kind.name in ("bool", "float16", "float32", "float64"): return DTYPE_NAMES[kind.name]
     raise TypeError(f"unsupported dtype {kind}: use bool, int32, float16, float32 or float64")
 
   @staticmethod
