@@ -1,5 +1,5 @@
 """Which backends exist, and the default one: DEVICE=CL in the environment makes OpenCL the default."""
-import importlib
+import functools, importlib
 from minigrad.helpers import getenv
 
 BACKEND_MODULES = {"NUMPY": "minigrad.backend_numpy", "CL": "minigrad.backend_cl"}
@@ -8,8 +8,6 @@ BACKEND_MODULES = {"NUMPY": "minigrad.backend_numpy", "CL": "minigrad.backend_cl
 class _Device:
   DEFAULT = getenv("DEVICE", "NUMPY").upper()
 
-  def __init__(self): self._backends = {}
-
   def canonicalize(self, name):
     name = (name or self.DEFAULT).upper()
     if name not in BACKEND_MODULES: raise ValueError(f"unknown device {name!r}: choose one of {', '.join(BACKEND_MODULES)}")
@@ -17,9 +15,11 @@ class _Device:
 
   def __getitem__(self, name):
     """The backend object for a device, imported the first time it is used."""
-    name = self.canonicalize(name)
-    if name not in self._backends: self._backends[name] = importlib.import_module(BACKEND_MODULES[name]).Backend()
-    return self._backends[name]
+    return _backend(self.canonicalize(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _backend(name): return importlib.import_module(BACKEND_MODULES[name]).Backend()
 
 
 Device = _Device()
