@@ -210,8 +210,6 @@ class Tensor:
     def draw(rng, shape): return np.stack([rng.choice(len(p), num_samples, replacement, p) for p in rows]).reshape(shape)
     return Tensor._random(draw, (*self.shape[:-1], num_samples), dtypes.int32, self.device)
 
-  def const_like(self, value) -> Tensor: return Tensor(self.lazydata.const_like(value))
-
   # ---- autograd
   @staticmethod
   def grad_enabled() -> bool: return getattr(Tensor._grad_mode, "enabled", True)
@@ -356,9 +354,7 @@ class Tensor:
     return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)).tanh())
 
   def maximum(self, other) -> Tensor: return self._binary(F.Maximum, other)
-  def minimum(self, other) -> Tensor:
-    x, y = self._broadcasted(other)
-    return -((-x).maximum(-y))
+  def minimum(self, other) -> Tensor: return -((-self).maximum(-self._to_tensor(other)))
 
   def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp to [min, max]; the gradient passes where the value was inside, boundaries included; NaN stays NaN."""
