@@ -83,19 +83,19 @@ class LazyBuffer:
     if self._base is None and (self.realized is not None or not own_memory): return self
     return self.e(UnaryOps.NOOP)  # a view is never its base's whole row-major layout: _view returns the base for that
 
-  # ---- movement: new views of the same base. An unchanged tracker gives this very node back (_node finds it), so
-  # only reshape checks for a no-op: its tracker may give size-1 dims other strides.
+  # ---- movement: new views of the same base. An unchanged tracker gives this very node back (_node finds it); the
+  # no-op checks below only skip building one (reshape's also a tracker that gives size-1 dims other strides).
   def _view(self, st: ShapeTracker) -> LazyBuffer:
     if st.contiguous and st.shape == self.base.shape: return self.base
     if st.all_padding: return LazyBuffer.const(0, st.shape, self.dtype, self.device)  # reads no memory at all
     return _node(self.device, st, self.dtype, base=self.base)
 
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
-  def permute(self, order): return self._view(self.st.permute(tuple(order)))
-  def expand(self, shape): return self._view(self.st.expand(tuple(shape)))
-  def pad(self, pads): return self._view(self.st.pad(tuple(pads)))
+  def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
+  def expand(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.expand(tuple(shape)))
+  def pad(self, pads): return self if all(p == (0, 0) for p in pads) else self._view(self.st.pad(tuple(pads)))
   def shrink(self, bounds): return self._view(self.st.shrink(tuple(bounds)))
-  def flip(self, axes): return self._view(self.st.flip(tuple(axes)))
+  def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 
   # ---- realization
   @staticmethod
