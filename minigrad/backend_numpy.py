@@ -66,7 +66,7 @@ def _step(kernel, op):
     return lambda values, inputs, args: load(inputs[index], st, 0 if slot is None else args[slot])
   if op.op is KernelOps.CONST:  # its st has strides 0 and offset 0: it reads a one-element buffer, 0 outside its masks
     slot, st = op.arg
-    return lambda values, inputs, args: load(np.full(1, args[slot], dtype), st)
+    return lambda values, inputs, args: load(np.array((args[slot],), dtype), st)
   if op.op is KernelOps.VALID:  # True read as a one-element buffer through st (its first view's strides made 0)
     st, first = op.arg, op.arg.views[0]
     one_element = replace(first, strides=(0,) * len(first.shape), offset=0)

@@ -148,7 +148,7 @@ CURATED = [
         "return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)",
         "return lambda values, inputs, args: np.nanmax(values[srcs[0]], axis=op.arg, keepdims=True)"),
     ("numpy: masked constants ignore the mask", "minigrad/backend_numpy.py",
-        "return lambda values, inputs, args: load(np.full(1, args[slot], dtype), st)",
+        "return lambda values, inputs, args: load(np.array((args[slot],), dtype), st)",
         "return lambda values, inputs, args: np.broadcast_to(np.asarray(args[slot], dtype), op.shape)"),
     ("numpy: offset argument ignored", "minigrad/backend_numpy.py",
         "load(inputs[index], st, 0 if slot is None else args[slot])", "load(inputs[index], st)"),
