@@ -387,7 +387,6 @@ class Tensor:
   def __rpow__(self, other): return self.pow(other, reverse=True)
   def __neg__(self): return self.neg()
   def __matmul__(self, other): return self.matmul(other)
-  def __rmatmul__(self, other): return self._to_tensor(other).matmul(self)
 
   # ---- reductions
   def _reduce(self, function_class, axis, keepdim) -> Tensor:
@@ -719,7 +718,7 @@ class Tensor:
   # ---- linear algebra
   def matmul(self, other: Tensor) -> Tensor:
     """NumPy's matmul: batched, broadcasting, with 1-D operands promoted and then dropped."""
-    x, w = self, self._to_tensor(other)
+    x, w = self, other if isinstance(other, Tensor) else Tensor(other, device=self.device)  # a scalar is 0-d: refused below
     if x.ndim == 0 or w.ndim == 0: raise ValueError(f"matmul needs at least 1-D operands, got shapes {x.shape} and {w.shape}")
     x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
     if x2.shape[-1] != w2.shape[-2]:

@@ -585,6 +585,15 @@ def test_matmul_mismatch_names_both_shapes(device):
         (Tensor.ones(2, 3, device=device) @ Tensor.ones(4, 5, device=device)).numpy()
 
 
+def test_matmul_with_a_python_scalar_is_refused_as_numpy_does(device):
+    square = Tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    with raises_naming("1-D", "()"):  # it was once read as a constant matrix of 2s: [[6, 6], [14, 14]]
+        square @ 2
+    with pytest.raises(TypeError):
+        2 @ square
+    assert (square @ [1.0, 1.0]).tolist() == [3.0, 7.0]  # a list is an operand, as in NumPy
+
+
 def test_reshape_mismatch_names_shapes(device):
     with raises_naming("(2, 3)", "(4, 2)"):
         Tensor.ones(2, 3, device=device).reshape(4, 2).numpy()
