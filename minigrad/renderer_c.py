@@ -64,9 +64,10 @@ TILE = 16        # GPU matmul: TILE x TILE work-items per group, TILE steps of k
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
+# NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes
 TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.LOG: "log({0})",
              UnaryOps.SIN: "sin({0})", UnaryOps.SQRT: "sqrt({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
-             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}"}
+             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", UnaryOps.RECIP: "1.0f / {0}", KernelOps.RESHAPE: "{0}"}
 
 
 def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"
@@ -190,7 +191,6 @@ class Renderer:
     if op.op is TernaryOps.WHERE:  # select() picks by the top bit of a mask as wide as the values
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
     if op.op is BinaryOps.MAX: return maximum(*srcs, op.dtype, width)
-    if op.op is UnaryOps.RECIP: return f"({COMPUTE[op.dtype.name]})1 / {srcs[0]}"
     return TEMPLATES[op.op].format(*srcs)
 
   def nodes(self, ids, lin, width):
@@ -198,9 +198,6 @@ class Renderer:
     lines = []
     for i in ids:
       op = self.ops[i]
-      if op.op in (KernelOps.RESHAPE, UnaryOps.NOOP):  # same values in the same linear order
-        self.names[i] = self.names[op.srcs[0]]
-        continue
       self.names[i] = f"v{i}"
       if op.op in LEAVES and width > 1: lines += self.vector_leaf(i, op, lin, width)
       elif op.op in LEAVES:
