@@ -21,9 +21,7 @@ def find_context(cl):
   if chosen: candidates = [(f"PYOPENCL_CTX={chosen!r}", lambda: cl.create_some_context(interactive=False))]
   else:
     try: devices = [device for platform in cl.get_platforms() for device in platform.get_devices()]
-    except Exception as error:  # pyopencl raises when no driver (ICD) is registered at all
-      devices = []
-      reasons.append(f"no OpenCL platform: {error}")
+    except Exception as error: devices, reasons = [], [f"no OpenCL platform: {error}"]  # no driver (ICD) is registered at all
     candidates = [(device.name.strip(), lambda device=device: cl.Context([device])) for device in devices]
   for label, make_context in candidates:
     try:
