@@ -125,7 +125,3 @@ class Backend:
     runner = self.runners.get((kernel, self.shape))
     if runner is None: runner = self.runners[(kernel, self.shape)] = Runner(self, kernel)
     return runner
-
-  def run(self, kernel, inputs, args):
-    """Queue `kernel` over `inputs` (buffers of this backend) with argument values `args`; returns the output buffer."""
-    return self.compile(kernel)(inputs, args)
