@@ -85,8 +85,7 @@ class Relu(Function):
 class Sigmoid(Function):
   """A primitive rather than a composite so that its gradient stays finite where exp(-x) overflows."""
   def forward(self, x):
-    one = x.const_like(1)
-    self.ret = one.e(BinaryOps.DIV, one.e(BinaryOps.ADD, x.e(UnaryOps.NEG).e(UnaryOps.EXP)))
+    self.ret = x.e(UnaryOps.NEG).e(UnaryOps.EXP).e(BinaryOps.ADD, x.const_like(1)).e(UnaryOps.RECIP)
     return self.ret
 
   def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret.e(BinaryOps.MUL, self.ret.const_like(1).e(BinaryOps.SUB, self.ret)))
@@ -117,9 +116,8 @@ class Div(_Pointwise):
 class Maximum(_Pointwise):
   op = BinaryOps.MAX
   def backward(self, grad):  # ties split the gradient in half
-    half = grad.const_like(0.5)
     share_x = self.y.e(BinaryOps.CMPLT, self.x).e(TernaryOps.WHERE, grad.const_like(1),
-                                                   self.x.e(BinaryOps.CMPEQ, self.y).e(TernaryOps.WHERE, half, grad.const_like(0)))
+                                                   self.x.e(BinaryOps.CMPEQ, self.y).e(TernaryOps.WHERE, grad.const_like(0.5), grad.const_like(0)))
     grad_x = grad.e(BinaryOps.MUL, share_x)
     return grad_x, grad.e(BinaryOps.SUB, grad_x)
 
