@@ -10,16 +10,15 @@ from minigrad.ops import BinaryOps, LoadOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_pending_checks = []  # (flag buffer, make_error): checked at the next realize, in the same schedule as its outputs
-_realize_along = []  # buffers to compute in the next schedule, whatever it is for
+# (buffer, make_error or None): computed in the next schedule, whatever it is for; with make_error, a check on data
+_along_next = []
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
   """The existing node with this exact definition, or a new one."""
   key = (device, st, dtype, op, srcs, arg, base)
   if (found := _live_nodes.get(key)) is not None: return found
-  _live_nodes[key] = node = LazyBuffer(device, st, dtype, op, srcs, arg, base)
-  node.key = key
+  _live_nodes[key] = node = LazyBuffer(*key)
   return node
 
 
@@ -33,7 +32,7 @@ class LazyBuffer:
     self.device, self.st, self.dtype, self.shape = device, st, dtype, st.shape
     self.op, self.srcs, self.arg, self._base = op, srcs, arg, base
     self.realized = None  # the backend's buffer once computed (bases only)
-    self.key = None
+    self.key = (device, st, dtype, op, srcs, arg, base)  # its definition: how _node finds it
 
   def __repr__(self): return f"<LB {self.device} {self.shape} {self.dtype} {self.op if self._base is None else 'view'}>"
 
@@ -101,23 +100,23 @@ class LazyBuffer:
   @staticmethod
   def realize_with_next(buffer: LazyBuffer):
     """Compute buffer in the next schedule, sharing its work (a loss, computed with its gradients)."""
-    _realize_along.append(buffer)
+    _along_next.append((buffer, None))
 
   @staticmethod
   def check_later(flag: LazyBuffer, make_error):
     """Raise make_error() at the next realize if any element of flag is true: a check on data, without a sync now."""
-    _pending_checks.append((flag, make_error))
+    _along_next.append((flag, make_error))
 
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if not _pending_checks and not _realize_along and all(b.base.realized is not None for b in (self,) + others): return self
+    if not _along_next and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      checks, along = _pending_checks[:], _realize_along[:]
-      del _pending_checks[:len(checks)], _realize_along[:len(along)]
-      run_schedule(create_schedule([b.base for b in (self, *others, *along, *(flag for flag, _ in checks))]))
-    for flag, make_error in checks:
-      if flag.numpy().any(): raise make_error()
+      along = _along_next[:]
+      del _along_next[:len(along)]  # what other threads add meanwhile stays for the next realize
+      run_schedule(create_schedule([b.base for b in (self, *others, *(buffer for buffer, _ in along))]))
+    for flag, make_error in along:
+      if make_error is not None and flag.numpy().any(): raise make_error()
     return self
 
   def numpy(self) -> np.ndarray:
@@ -132,5 +131,5 @@ class LazyBuffer:
   def mark_realized(self, buffer):
     """Keep the result and forget how it was made, so the graph above it can be freed."""
     self.realized, self.op, self.srcs, self.arg = buffer, LoadOps.BUFFER, (), None
-    if self.key is not None and _live_nodes.get(self.key) is self: del _live_nodes[self.key]
+    if _live_nodes.get(self.key) is self: del _live_nodes[self.key]
     self.key = None  # the key holds the sources too
