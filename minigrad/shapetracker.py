@@ -18,28 +18,6 @@ def strides_for(shape):
   return tuple(prod(shape[i + 1:]) if size != 1 else 0 for i, size in enumerate(shape))
 
 
-def _reshape_strides(shape, strides, mask, new_shape):
-  """(strides, mask) that let new_shape read the same elements, or None when no single View can: the old dims of a
-  group cannot be merged, or its valid elements are not whole rows of its outermost new dim."""
-  old = [(size, stride, m) for size, stride, m in zip(shape, strides, mask) if size != 1]
-  new = [size for size in new_shape if size != 1]
-  out, out_mask, oi, ni = [], [], 0, 0
-  while oi < len(old) and ni < len(new):
-    oj, nj, osize, nsize = oi + 1, ni + 1, old[oi][0], new[ni]
-    while osize != nsize:  # grow whichever group is smaller until both cover the same elements
-      if osize < nsize: osize, oj = osize * old[oj][0], oj + 1
-      else: nsize, nj = nsize * new[nj], nj + 1
-    if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None
-    # valid: rows lo..hi of the outermost old dim, the inner old dims whole; as whole rows of the outermost new dim
-    (lo, hi), old_row, new_row = old[oi][2], osize // old[oi][0], nsize // new[ni]
-    if any(old[k][2] != (0, old[k][0]) for k in range(oi + 1, oj)) or lo * old_row % new_row or hi * old_row % new_row: return None
-    out_mask += [(lo * old_row // new_row, hi * old_row // new_row)] + [(0, new[k]) for k in range(ni + 1, nj)]
-    out += [old[oj - 1][1] * prod(new[k + 1:nj]) for k in range(ni, nj)]  # the group's innermost stride, scaled up
-    oi, ni = oj, nj
-  rest, rest_mask = iter(out), iter(out_mask)  # size-1 dims are valid: the view is not all padding
-  return tuple(0 if size == 1 else next(rest) for size in new_shape), tuple((0, 1) if size == 1 else next(rest_mask) for size in new_shape)
-
-
 @dataclass(frozen=True)
 class View:
   shape: Tuple[int, ...]
@@ -99,11 +77,29 @@ class View:
     return View(self.shape, strides, offset, mask)
 
   def reshape(self, new_shape) -> Optional[View]:
+    """The same elements read in new_shape, or None when no single View can: the old dims of a group cannot be merged,
+    or its valid elements are not whole rows of its outermost new dim."""
     if self.is_contiguous: return View.contiguous(new_shape)  # a view of no elements is contiguous too
     if self.all_padding:  # reads nothing in any shape, but a 0-d view has no range to say so
       return View(tuple(new_shape), (0,) * len(new_shape), 0, ((0, 0),) * len(new_shape)) if new_shape else None
-    found = _reshape_strides(self.shape, self.strides, self.mask or tuple((0, size) for size in self.shape), new_shape)
-    return None if found is None else View(tuple(new_shape), found[0], self.offset, found[1])
+    old = [(size, stride, m) for size, stride, m in zip(self.shape, self.strides, self.mask or [(0, s) for s in self.shape]) if size != 1]
+    new = [size for size in new_shape if size != 1]
+    out, out_mask, oi, ni = [], [], 0, 0
+    while oi < len(old) and ni < len(new):
+      oj, nj, osize, nsize = oi + 1, ni + 1, old[oi][0], new[ni]
+      while osize != nsize:  # grow whichever group is smaller until both cover the same elements
+        if osize < nsize: osize, oj = osize * old[oj][0], oj + 1
+        else: nsize, nj = nsize * new[nj], nj + 1
+      if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None
+      # valid: rows lo..hi of the outermost old dim, the inner old dims whole; as whole rows of the outermost new dim
+      (lo, hi), old_row, new_row = old[oi][2], osize // old[oi][0], nsize // new[ni]
+      if any(old[k][2] != (0, old[k][0]) for k in range(oi + 1, oj)) or lo * old_row % new_row or hi * old_row % new_row: return None
+      out_mask += [(lo * old_row // new_row, hi * old_row // new_row)] + [(0, new[k]) for k in range(ni + 1, nj)]
+      out += [old[oj - 1][1] * prod(new[k + 1:nj]) for k in range(ni, nj)]  # the group's innermost stride, scaled up
+      oi, ni = oj, nj
+    rest, rest_mask = iter(out), iter(out_mask)  # size-1 dims are valid: the view is not all padding
+    strides = tuple(0 if size == 1 else next(rest) for size in new_shape)
+    return View(tuple(new_shape), strides, self.offset, tuple((0, 1) if size == 1 else next(rest_mask) for size in new_shape))
 
 
 @dataclass(frozen=True)

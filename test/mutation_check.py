@@ -90,11 +90,11 @@ CURATED = [
     ("shapetracker: reshape splits a masked dim mid-row", "minigrad/shapetracker.py",
         " or lo * old_row % new_row or hi * old_row % new_row: return None", ": return None"),
     ("shapetracker: reshape merges dims that are not adjacent in memory", "minigrad/shapetracker.py",
-        "    if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None\n", ""),
+        "      if any(old[k][1] != old[k + 1][0] * old[k + 1][1] for k in range(oi, oj - 1)): return None\n", ""),
     ("shapetracker: size-1 dims get a real stride", "minigrad/shapetracker.py",
         "prod(shape[i + 1:]) if size != 1 else 0 for", "prod(shape[i + 1:]) for"),
     # function.py: derivatives
-    ("function: maximum ties give all to x", "minigrad/function.py", "half = grad.const_like(0.5)", "half = grad.const_like(1.0)"),
+    ("function: maximum ties give all to x", "minigrad/function.py", "WHERE, grad.const_like(0.5)", "WHERE, grad.const_like(1.0)"),
     ("function: maximum compares the wrong way", "minigrad/function.py",
         "share_x = self.y.e(BinaryOps.CMPLT, self.x)", "share_x = self.x.e(BinaryOps.CMPLT, self.y)"),
     ("function: max gradient not split between ties", "minigrad/function.py",
@@ -166,7 +166,8 @@ EQUIVALENT = [
         "return self.mask is not None and any(lo >= hi for lo, hi in self.mask)",
         "return self.mask is not None and all(lo >= hi for lo, hi in self.mask)",
         "View.__post_init__ makes every range (0, 0) as soon as one is empty, and never keeps an empty mask (), so any == all"),
-    ("schedule: plan key ignores the op's argument", "minigrad/schedule.py", "(b.op, b.arg, b.dtype, b.device", "(b.op, b.dtype, b.device",
+    ("schedule: plan key ignores the op's argument", "minigrad/schedule.py", "if b.op is LoadOps.CONST else b.arg for b in order]",
+        "if b.op is LoadOps.CONST else None for b in order]",
         "the key holds what implies it: a reduce's axes follow from its input and output shapes (size-1 axes are never "
         "reduced), a CAST's target is its dtype, and no other op has an argument"),
     ("int32 sum overflow margin + 1", "minigrad/tensor.py", "abs() > 2**31 + 4096", "abs() > 2**31 + 4097",
