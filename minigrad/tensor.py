@@ -42,13 +42,21 @@ def _shape(args, allow_infer=False) -> Tuple[int, ...]:
   raise ValueError(f"a shape needs {'ints >= -1' if allow_infer else 'non-negative ints'}, got {shape}")
 
 
-def _takes_dim(method):
-  """Let a method that takes axis= take PyTorch's spelling, dim=, too."""
+def _takes_dim(method, accumulates=False):
+  """Let a method that takes axis= take PyTorch's spelling, dim=, too. With accumulates, the method runs on self in the
+  dtype that sums and divides (Tensor._accumulating: float16 as float32) and its result is rounded back once."""
   @functools.wraps(method)
   def with_dim(self, *args, dim=None, **kwargs):
     if dim is not None and (args or "axis" in kwargs): raise TypeError(f"{method.__name__}() got both axis and dim")
-    return method(self, *args, **kwargs) if dim is None else method(self, dim, **kwargs)
+    x, dtype = self._accumulating() if accumulates else (self, None)
+    result = method(x, *args, **kwargs) if dim is None else method(x, dim, **kwargs)
+    return result if dtype is None else result.cast(dtype)
   return with_dim
+
+
+def _accumulates(method):
+  """_takes_dim for the methods that accumulate (mean, var, softmax, ...): float16 works in float32, rounded once."""
+  return _takes_dim(method, accumulates=True)
 
 
 class Tensor:
@@ -429,31 +437,26 @@ class Tensor:
     if self.dtype == dtypes.bool: return self.cast(dtypes.int32).min(axis, keepdim).cast(dtypes.bool)
     return -((-self).max(axis, keepdim))
 
-  @_takes_dim
+  @_accumulates
   def mean(self, axis=None, keepdim=False) -> Tensor:
     """NaN over zero elements, as in PyTorch; float16 accumulates and divides in float32."""
-    x, dtype = self._accumulating()
-    return (x.sum(axis, keepdim) / self._count(axis)).cast(dtype)
+    return self.sum(axis, keepdim) / self._count(axis)
 
-  @_takes_dim
+  @_accumulates
   def var(self, axis=None, keepdim=False, correction=1) -> Tensor:
     """Divides by max(0, n - correction), so n <= correction gives inf or NaN, as in PyTorch."""
-    x, dtype = self._accumulating()
-    return ((x - x.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(self._count(axis) - correction, 0)).cast(dtype)
+    return (self - self.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(self._count(axis) - correction, 0)
 
-  @_takes_dim
-  def std(self, axis=None, keepdim=False, correction=1) -> Tensor:
-    x, dtype = self._accumulating()
-    return x.var(axis, keepdim, correction).sqrt().cast(dtype)
+  @_accumulates
+  def std(self, axis=None, keepdim=False, correction=1) -> Tensor: return self.var(axis, keepdim, correction).sqrt()
 
-  @_takes_dim
+  @_accumulates
   def logsumexp(self, axis=None, keepdim=False) -> Tensor:
     """log(sum(exp(x))) computed around the max, so large inputs don't overflow; all -inf gives -inf and a +inf +inf."""
-    x, dtype = self._accumulating()
-    peak = x._peak(axis)
+    peak = self._peak(axis)
     peak = ((peak - peak) == 0).where(peak, 0)  # an infinite peak would turn x - peak into NaN
-    result = (x - peak).exp().sum(axis, keepdim=True).log() + peak
-    return (result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])).cast(dtype)
+    result = (self - peak).exp().sum(axis, keepdim=True).log() + peak
+    return result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])
 
   @_takes_dim
   def prod(self, axis=None, keepdim=False) -> Tensor:
@@ -737,18 +740,16 @@ class Tensor:
     return out if bias is None else out + bias
 
   # ---- functional
-  @_takes_dim
+  @_accumulates
   def softmax(self, axis=-1) -> Tensor:
-    x, dtype = self._accumulating()
-    exps = (x - x._peak(axis)).exp()
-    return (exps / exps.sum(axis, keepdim=True)).cast(dtype)
+    exps = (self - self._peak(axis)).exp()
+    return exps / exps.sum(axis, keepdim=True)
 
-  @_takes_dim
+  @_accumulates
   def log_softmax(self, axis=-1) -> Tensor:
     """x - logsumexp(x), in log space around the max, so logits of +-1e4 stay exact."""
-    x, dtype = self._accumulating()
-    shifted = x - x._peak(axis)
-    return (shifted - shifted.exp().sum(axis, keepdim=True).log()).cast(dtype)
+    shifted = self - self._peak(axis)
+    return shifted - shifted.exp().sum(axis, keepdim=True).log()
 
   def dropout(self, p=0.5) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p), only while Tensor.training is True."""
@@ -757,11 +758,10 @@ class Tensor:
     keep = Tensor.rand(*self.shape, device=self.device) >= p
     return self * keep.where(1 / (1 - p) if p < 1 else 0.0, 0.0).cast(self.dtype)  # a product, as PyTorch: inf * 0 is nan
 
-  @_takes_dim
+  @_accumulates
   def layernorm(self, axis=-1, eps=1e-5) -> Tensor:
-    x = self.float() if self.dtype == dtypes.float16 else self
-    centered = x - x.mean(axis, keepdim=True)
-    return (centered * (centered.square().mean(axis, keepdim=True) + eps).rsqrt()).cast(self.dtype)
+    centered = self - self.mean(axis, keepdim=True)
+    return centered * (centered.square().mean(axis, keepdim=True) + eps).rsqrt()
 
   def one_hot(self, num_classes) -> Tensor:
     """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises at the next realize."""
