@@ -1,7 +1,6 @@
 """The NUMPY backend: interprets a kernel's ops with NumPy. Views are strided NumPy views (no copies), and a sum of
 a product becomes one batched numpy.matmul over the operands' real (non-broadcast) dims, so matmul never builds the
 broadcast."""
-from dataclasses import replace
 import numpy as np
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 
@@ -67,10 +66,8 @@ def _step(kernel, op):
   if op.op is KernelOps.CONST:  # its st has strides 0 and offset 0: it reads a one-element buffer, 0 outside its masks
     slot, st = op.arg
     return lambda values, inputs, args: load(np.array((args[slot],), dtype), st)
-  if op.op is KernelOps.VALID:  # True read as a one-element buffer through st (its first view's strides made 0)
-    st, first = op.arg, op.arg.views[0]
-    one_element = replace(first, strides=(0,) * len(first.shape), offset=0)
-    valid = load(np.ones(1, np.bool_), replace(st, views=(one_element,) + st.views[1:]))
+  if op.op is KernelOps.VALID:  # True read through st (strides 0, like a CONST's): True inside its masks, 0 outside
+    valid = load(np.ones(1, np.bool_), op.arg)
     return lambda values, inputs, args: valid
   if op.op is KernelOps.RESHAPE: return lambda values, inputs, args: values[srcs[0]].reshape(op.shape)
   if isinstance(op.op, ReduceOps) and (product := kernel.product_summed_by(op)) is not None:

@@ -81,7 +81,8 @@ def _lower(root, realize, position):
   """The kernel computing root, the positions of its input bases, and its scalar arguments as (the position of the
   constant's base that holds the value, or None, and the value). An iterative walk, so deep graphs don't hit Python's
   recursion limit."""
-  index_of, inputs, args, const_slots, memo = {}, [], [], {}, {}  # index_of: each distinct step, in order, to its index
+  # each distinct step and input, in the order first met, to its index
+  index_of, input_index, args, const_slots, memo = {}, {}, [], {}, {}
 
   def emit(kop): return index_of.setdefault(kop, len(index_of))
 
@@ -96,10 +97,9 @@ def _lower(root, realize, position):
 
   def leaf(base, st):
     if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, position[base])
-    if base not in inputs: inputs.append(base)
     first = st.views[0]  # its offset becomes a kernel argument
     if first.offset: st = ShapeTracker((replace(first, offset=0),) + st.views[1:])
-    buffer = MemBuffer(inputs.index(base), st, new_arg(first.offset) if first.offset else None)
+    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
   stack = [((root, None), False)]
@@ -122,12 +122,12 @@ def _lower(root, realize, position):
     node = emit(KOp(base.op, tuple(memo[kid] for kid in kids), base.arg, base.dtype, shape))
     if shape != st.shape: node = emit(KOp(KernelOps.RESHAPE, (node,), st.shape, base.dtype, st.shape))
     if st.masked:  # computed through padding: outside the mask it must read 0, whatever the ops map 0 to
-      valid = emit(KOp(KernelOps.VALID, (), st, dtypes.bool, st.shape))
-      zero_value = base.dtype.np(0).item()
-      zero = const(zero_value, base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
+      one_element = ShapeTracker((replace(st.views[0], strides=(0,) * len(st.views[0].shape), offset=0),) + st.views[1:])
+      valid = emit(KOp(KernelOps.VALID, (), one_element, dtypes.bool, st.shape))
+      zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return Kernel(tuple(index_of)), tuple(position[b] for b in inputs), tuple(args)
+  return Kernel(tuple(index_of)), tuple(position[b] for b in input_index), tuple(args)
 
 
 def _structure(outs):
