@@ -127,10 +127,13 @@ class Tensor:
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
-  def _check_later(self, make_error) -> Tensor:
-    """Raise make_error() when the next realize finds any element of this bool tensor true (no host sync now)."""
-    LazyBuffer.check_later(self.lazydata, make_error)
-    return self
+  def _check_later(self, low, high, make_error, counts: Optional[Tensor] = None):
+    """Raise make_error(value) at the next realize if an element of self (one where counts is true, if given) lies outside
+    [low, high), naming the first: a check on data without a host sync now."""
+    outside = (self < low).where(True, self >= high)
+    if counts is not None: outside = counts.where(outside, False)
+    LazyBuffer.check_later(outside.lazydata, lambda: make_error(self.numpy()[outside.numpy()].flat[0]))
+
   def to(self, device) -> Tensor:
     """This tensor on another device; differentiable, as in PyTorch: the gradient moves back."""
     device = Device.canonicalize(device)
@@ -421,8 +424,8 @@ class Tensor:
     if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()
     total = (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
     if self.dtype == dtypes.int32 and self._count(axis) > 1:  # a float32 estimate is within ~1e-7 of the sum, far inside the margin
-      outside = self.float()._reduce(F.Sum, axis, keepdim).abs() > 2**31 + 4096
-      outside._check_later(lambda: OverflowError(f"an int32 sum of a {self.shape} tensor left the int32 range; cast to float64 first"))
+      self.float()._reduce(F.Sum, axis, keepdim)._check_later(-2**31 - 4096, 2**31 + 4096, lambda total: OverflowError(
+        f"an int32 sum of a {self.shape} tensor left the int32 range (it reached about {total:.0f}); cast to float64 first"))
     return total
 
   @_takes_dim
@@ -602,8 +605,7 @@ class Tensor:
     """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError at the next realize."""
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
-    bad = (idx < -size).where(True, idx >= size)
-    bad._check_later(lambda: IndexError(f"index {idx.numpy()[bad.numpy()].flat[0]} is out of range for dim {dim} of size {size}"))
+    idx._check_later(-size, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
     return (idx < 0).where(idx + size, idx)
 
   def _pick(self, hit: Tensor, axis) -> Tensor:
@@ -766,8 +768,7 @@ class Tensor:
   def one_hot(self, num_classes) -> Tensor:
     """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises at the next realize."""
     if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
-    bad = (self < 0).where(True, self >= num_classes)
-    bad._check_later(lambda: ValueError(f"class {self.numpy()[bad.numpy()].flat[0]} is out of range for one_hot with {num_classes} classes"))
+    self._check_later(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
     return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
 
   def round(self) -> Tensor:
@@ -858,9 +859,8 @@ class Tensor:
       if target.shape != counted.shape:
         raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
       counted = target != ignore_index
-      bad = counted.where((target < 0) + (target >= classes), False)
-      bad._check_later(lambda: IndexError(f"class index {target.numpy()[bad.numpy()].flat[0]} is out of range for {classes} classes "
-                                          f"(ignore_index={ignore_index})"))
+      target._check_later(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
+                                                               f"(ignore_index={ignore_index})"), counts=counted)
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
     elif target.shape != self.shape:
       raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
