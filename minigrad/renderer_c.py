@@ -159,23 +159,20 @@ class Renderer:
     return lines, f"(x{i}_ok ? {self.read(op, index)} : 0)" if st.masked else self.read(op, index)
 
   def vector_leaf(self, i, op, base, width):
-    """Lines that set v{i} to `width` consecutive elements. When they cannot cross a row of a single unmasked view,
-    they are one vector load, one broadcast value or a strided gather; otherwise each lane walks the views itself."""
+    """Lines that set v{i} to `width` consecutive elements. When they lie in one row of a single unmasked view, at
+    stride 1 or 0, they are one vector load or one broadcast value; otherwise each lane walks the views itself (the
+    compiler folds what is fixed: a lane step within a row, an element every lane reads)."""
     ctype, st = COMPUTE[op.dtype.name], tracker(op)
     vector, view = f"{ctype}{width}", st.views[0]
     if op.op is not KernelOps.LOAD and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
-    one_element = op.op is KernelOps.LOAD and not st.contiguous and not st.masked and not any(view.strides)  # read by every lane
     in_one_row = self.aligned and op.op is KernelOps.LOAD and len(st.views) == 1 and not view.mask and view.shape[-1] % width == 0
-    if one_element or op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
+    if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
       lines, index = self.index(i, st, base, self.offset(op))
-      if one_element or view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
+      if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
       return lines + [f"{vector} v{i} = {self.read(op, index, width)};"]
-    if in_one_row:  # one index computation, then a fixed stride between lanes
-      lines, index = self.index(i, st, base, self.offset(op))
-      lane_lines, value = [], self.read(op, f"{index} + lane * {view.strides[-1]}")
-    else: lines, (lane_lines, value) = [], self.leaf(i, op, f"{base} + lane")
-    return lines + [f"{ctype} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *lane_lines, f"g{i}[lane] = {value};",
-                    "}", f"{vector} v{i} = vload{width}(0, g{i});"]
+    lane_lines, value = self.leaf(i, op, f"{base} + lane")
+    return [f"{ctype} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *lane_lines, f"g{i}[lane] = {value};", "}",
+            f"{vector} v{i} = vload{width}(0, g{i});"]
 
   def expression(self, op, srcs, width):
     """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
