@@ -1,10 +1,9 @@
 """The five dtypes minigrad knows, with their NumPy types."""
-from dataclasses import dataclass
+from typing import NamedTuple
 import numpy as np
 
 
-@dataclass(frozen=True, repr=False, eq=False)  # one object per dtype: identity is equality
-class DType:
+class DType(NamedTuple):  # one object per dtype, so equal fields mean the same dtype
   name: str
   itemsize: int
   np: type

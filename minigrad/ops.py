@@ -1,5 +1,4 @@
 """The primitive ops every backend implements, and the Kernel: what the scheduler hands a backend to run."""
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple, Optional, Tuple
 
@@ -35,7 +34,8 @@ class ConstBuffer(NamedTuple):
 class KOp(NamedTuple):
   """One step of a kernel: srcs index earlier steps; arg is a MemBuffer for LOAD, a ConstBuffer for CONST, the reduced
   axes for a reduce, the dtype for CAST and the new shape for RESHAPE. VALID is 1 inside st's masks and 0 outside
-  (arg: st), so a value computed through padding reads as 0 there."""
+  (arg: st, whose first view has strides 0 and offset 0, as a CONST's: it reads no buffer), so a value computed
+  through padding reads as 0 there."""
   op: Enum
   srcs: Tuple[int, ...]
   arg: Any
@@ -43,8 +43,7 @@ class KOp(NamedTuple):
   shape: Tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Kernel:
+class Kernel(NamedTuple):
   """A fused computation with one output: ops are in dependency order and the last one is the result. It holds no
   data (scalars and offsets are arguments), so it is the compile-cache key."""
   ops: Tuple[KOp, ...]

@@ -11,7 +11,6 @@ recomputed per element rather than stored (a broadcast bias's sigmoid). `contigu
 Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
 """
 import threading, time
-from dataclasses import replace
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
@@ -98,7 +97,7 @@ def _lower(root, realize, position):
   def leaf(base, st):
     if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, position[base])
     first = st.views[0]  # its offset becomes a kernel argument
-    if first.offset: st = ShapeTracker((replace(first, offset=0),) + st.views[1:])
+    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
     buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
@@ -122,7 +121,8 @@ def _lower(root, realize, position):
     node = emit(KOp(base.op, tuple(memo[kid] for kid in kids), base.arg, base.dtype, shape))
     if shape != st.shape: node = emit(KOp(KernelOps.RESHAPE, (node,), st.shape, base.dtype, st.shape))
     if st.masked:  # computed through padding: outside the mask it must read 0, whatever the ops map 0 to
-      one_element = ShapeTracker((replace(st.views[0], strides=(0,) * len(st.views[0].shape), offset=0),) + st.views[1:])
+      first = st.views[0]  # VALID reads no buffer: its strides are 0
+      one_element = ShapeTracker((View(first.shape, (0,) * len(first.shape), 0, first.mask),) + st.views[1:])
       valid = emit(KOp(KernelOps.VALID, (), one_element, dtypes.bool, st.shape))
       zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))

@@ -6,9 +6,8 @@ the contiguous layout of views[i].shape, and views[0] indexes the buffer itself.
 a view lying wholly in padding points at no memory at all, so no valid position ever maps outside its buffer.
 """
 from __future__ import annotations
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 from minigrad.helpers import prod
 
 
@@ -18,29 +17,22 @@ def strides_for(shape):
   return tuple(prod(shape[i + 1:]) if size != 1 else 0 for i, size in enumerate(shape))
 
 
-@dataclass(frozen=True)
-class View:
+class _ViewFields(NamedTuple):
   shape: Tuple[int, ...]
   strides: Tuple[int, ...]
-  offset: int = 0
-  mask: Optional[Tuple[Tuple[int, int], ...]] = None  # per dim, the [start, end) that reads memory
+  offset: int
+  mask: Optional[Tuple[Tuple[int, int], ...]]  # per dim, the [start, end) that reads memory
 
-  def __post_init__(self):
+
+class View(_ViewFields):
+  """A tuple, so that the graph and kernel caches hash and compare views in C; only made canonical by its constructor."""
+  def __new__(cls, shape, strides, offset=0, mask=None):
     # Canonical forms, so that every op stays simple: a view of no elements is contiguous; a view lying wholly in
     # padding has all its ranges empty and points at nothing (offset 0, strides 0); a mask that hides nothing is None.
-    if 0 in self.shape: self._canonical(strides_for(self.shape), 0, None)
-    elif self.mask and any(lo >= hi for lo, hi in self.mask): self._canonical((0,) * len(self.shape), 0, ((0, 0),) * len(self.shape))
-    elif self.mask is not None and all(m == (0, size) for m, size in zip(self.mask, self.shape)): self._canonical(self.strides, self.offset, None)
-
-  def _canonical(self, strides, offset, mask):
-    object.__setattr__(self, "strides", strides)
-    object.__setattr__(self, "offset", offset)
-    object.__setattr__(self, "mask", mask)
-
-  def __hash__(self): return self._hash  # views are hashed often (graph and kernel caches): compute it once
-
-  @cached_property
-  def _hash(self): return hash((self.shape, self.strides, self.offset, self.mask))
+    if 0 in shape: strides, offset, mask = strides_for(shape), 0, None
+    elif mask and any(lo >= hi for lo, hi in mask): strides, offset, mask = (0,) * len(shape), 0, ((0, 0),) * len(shape)
+    elif mask is not None and all(m == (0, size) for m, size in zip(mask, shape)): mask = None
+    return super().__new__(cls, shape, strides, offset, mask)
 
   @staticmethod
   def contiguous(shape): return View(tuple(shape), strides_for(shape))
@@ -102,14 +94,8 @@ class View:
     return View(tuple(new_shape), strides, self.offset, tuple((0, 1) if size == 1 else next(rest_mask) for size in new_shape))
 
 
-@dataclass(frozen=True)
-class ShapeTracker:
+class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph and kernel caches do often
   views: Tuple[View, ...]
-
-  def __hash__(self): return self._hash
-
-  @cached_property
-  def _hash(self): return hash(self.views)
 
   @staticmethod
   @lru_cache(maxsize=4096)
@@ -118,21 +104,21 @@ class ShapeTracker:
   @property
   def shape(self): return self.views[-1].shape
 
-  @cached_property
+  @property
   def contiguous(self): return len(self.views) == 1 and self.views[0].is_contiguous
 
-  @cached_property
+  @property
   def expands(self):
     """True when some element of the buffer is read more than once: a stride-0 dim with more than one valid position
     (a padded size-1 dim reads its one element once)."""
     return any(st == 0 and hi - lo > 1 for v in self.views for (lo, hi), st in zip(v.mask or [(0, s) for s in v.shape], v.strides))
 
-  @cached_property
+  @property
   def all_padding(self):
     """True when no position is valid under every mask: the view reads as 0 and needs no memory."""
     return any(v.all_padding for v in self.views)
 
-  @cached_property
+  @property
   def masked(self): return any(v.mask is not None for v in self.views)
 
   def _last(self, view): return ShapeTracker(self.views[:-1] + (view,))

@@ -58,9 +58,9 @@ CURATED = [
         "return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))", "return st is base.st or st.contiguous"),
     ("schedule: offset argument dropped", "minigrad/schedule.py", "new_arg(first.offset) if first.offset else None)", "None)"),
     ("schedule: offsets stay in the kernel", "minigrad/schedule.py",
-        "    if first.offset: st = ShapeTracker((replace(first, offset=0),) + st.views[1:])\n"
-        "    buffer = MemBuffer(inputs.index(base), st, new_arg(first.offset) if first.offset else None)",
-        "    buffer = MemBuffer(inputs.index(base), st, None)"),
+        "    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])\n"
+        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)",
+        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, None)"),
     ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "key = (str(value), dtype)", "key = dtype"),
     ("schedule: plan key ignores which constants are equal", "minigrad/schedule.py",
         "classes.setdefault((str(b.arg), b.dtype), len(classes))", "classes.setdefault(b.dtype, len(classes))"),
@@ -173,8 +173,8 @@ EQUIVALENT = [
     ("int32 sum overflow margin + 1", "minigrad/tensor.py", "abs() > 2**31 + 4096", "abs() > 2**31 + 4097",
         "the float32 estimate is compared with a float32 constant, and 2**31 + 4097 rounds to 2**31 + 4096 in float32"),
     ("int32 sum overflow margin - 1", "minigrad/tensor.py", "abs() > 2**31 + 4096", "abs() > 2**31 + 4095", "as + 1: the same float32"),
-    ("all-padding views canonical with strides 1", "minigrad/shapetracker.py", "self._canonical((0,) * len(self.shape), 0,",
-        "self._canonical((1,) * len(self.shape), 0,", "every op re-canonicalizes an all-padding view and lazy turns one into a "
+    ("all-padding views canonical with strides 1", "minigrad/shapetracker.py", "strides, offset, mask = (0,) * len(shape), 0,",
+        "strides, offset, mask = (1,) * len(shape), 0,", "every op re-canonicalizes an all-padding view and lazy turns one into a "
         "constant before any kernel, so its strides and offset are never read"),
     ("contraction result copied", "minigrad/backend_numpy.py", "op.arg).astype(dtype, copy=False)", "op.arg).astype(dtype, copy=True)",
         "one more copy, same values"),
