@@ -34,8 +34,8 @@ def _same_order(st, base):
 def _inlinable(view, has_reduce, consumers, views, realize):
   base = view.base  # read twice through different views, it would be computed twice (and nesting that doubles it again)
   if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False
-  if has_reduce[base]: return _same_order(view.st, base)
-  return not view.st.expands
+  # with a reduce inside, only a read in row-major order joins its kernel; without, any read that repeats nothing
+  return _same_order(view.st, base) if has_reduce[base] else not view.st.expands
 
 
 def _choose_kernels(outs, order):
@@ -46,7 +46,7 @@ def _choose_kernels(outs, order):
     for src in base.srcs:
       consumers.setdefault(src.base, set()).add(base)
       views.setdefault(src.base, set()).add(src)
-  realize, has_reduce = {b for b in outs if not _is_leaf(b)}, {}
+  realize, has_reduce, cost = {b for b in outs if not _is_leaf(b)}, {}, {}
   for base in order:
     if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory
     reduce_seen = isinstance(base.op, ReduceOps)
@@ -57,15 +57,15 @@ def _choose_kernels(outs, order):
         if reduce_seen: realize.add(src.base)
         reduce_seen = True
     has_reduce[base] = reduce_seen
-  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs)
+    # the ops base costs when inlined: itself and the sources inlined into it (settled now: only consumers decide them)
+    cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
+  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost)
   return realize
 
 
-def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs):
+def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost):
   """The two exceptions in the module docstring. Walks consumers before sources, so each consumer's kernel is known."""
-  kernel_of, cost = {}, {}
-  for base in order:  # ops a base costs when inlined: itself and the reduce-free sources inlined into it
-    cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
+  kernel_of = {}
   for base in reversed(order):
     kernels = {kernel_of[c] for c in consumers.get(base, ())}
     if base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:

@@ -33,9 +33,9 @@ CURATED = [
     ("schedule: inline a base with several consumers", "minigrad/schedule.py",
         "if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False",
         "if base in realize or len(views[base]) > 1: return False"),
-    ("schedule: inline through an expand", "minigrad/schedule.py", "  return not view.st.expands\n", "  return True\n"),
+    ("schedule: inline through an expand", "minigrad/schedule.py", "else not view.st.expands\n", "else True\n"),
     ("schedule: a reduce read in any order joins its consumer", "minigrad/schedule.py",
-        "if has_reduce[base]: return _same_order(view.st, base)", "if has_reduce[base]: return not view.st.expands"),
+        "return _same_order(view.st, base) if has_reduce[base]", "return not view.st.expands if has_reduce[base]"),
     ("schedule: contiguous() gets no memory", "minigrad/schedule.py",
         "    if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory\n", ""),
     ("schedule: two reduces in one kernel", "minigrad/schedule.py", "        if reduce_seen: realize.add(src.base)\n", ""),
@@ -51,7 +51,7 @@ CURATED = [
     ("schedule: shared-once across kernels", "minigrad/schedule.py",
         "if base in realize and len(kernels) == 1 and", "if base in realize and len(kernels) >= 1 and"),
     ("schedule: no exceptions undone", "minigrad/schedule.py",
-        "  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs)\n", ""),
+        "  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost)\n", ""),
     ("schedule: padding not wrapped in where(valid, value, 0)", "minigrad/schedule.py",
         "if st.masked:  # computed through padding", "if False:  # computed through padding"),
     ("schedule: same order ignores the size", "minigrad/schedule.py",
@@ -159,7 +159,7 @@ CURATED = [
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
 EQUIVALENT = [
     ("schedule: padded views not inlined (the old rule)", "minigrad/schedule.py",
-        "  return not view.st.expands\n", "  return not view.st.expands and not view.st.masked\n",
+        "else not view.st.expands\n", "else not view.st.expands and not view.st.masked\n",
         "_undo_costly_kernels re-inlines it: a reduce-free base read by one kernel through one view that repeats nothing is "
         "always computed there (shared once), padded or not"),
     ("shapetracker: all padding when every range is empty, not any", "minigrad/shapetracker.py",
