@@ -28,10 +28,10 @@ def _cached_const(value, _, shape, dtype, device) -> LazyBuffer:
 
 
 class LazyBuffer:
-  def __init__(self, device, st, dtype, op=None, srcs=(), arg=None, base=None):
+  def __init__(self, device, st, dtype, op=None, srcs=(), arg=None, base=None, realized=None):
     self.device, self.st, self.dtype, self.shape = device, st, dtype, st.shape
     self.op, self.srcs, self.arg, self._base = op, srcs, arg, base
-    self.realized = None  # the backend's buffer once computed (bases only)
+    self.realized = realized  # the backend's buffer once computed (bases only)
     self.key = (device, st, dtype, op, srcs, arg, base)  # its definition: how _node finds it
 
   def __repr__(self): return f"<LB {self.device} {self.shape} {self.dtype} {self.op if self._base is None else 'view'}>"
@@ -47,9 +47,7 @@ class LazyBuffer:
   @staticmethod
   def from_realized(buffer, shape, dtype, device) -> LazyBuffer:
     """A node that holds an existing backend buffer."""
-    node = LazyBuffer(device, ShapeTracker.from_shape(tuple(shape)), dtype, LoadOps.BUFFER)
-    node.realized = buffer
-    return node
+    return LazyBuffer(device, ShapeTracker.from_shape(tuple(shape)), dtype, LoadOps.BUFFER, realized=buffer)
 
   @staticmethod
   def const(value, shape, dtype, device) -> LazyBuffer:
