@@ -16,10 +16,8 @@ _along_next = []
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
   """The existing node with this exact definition, or a new one."""
-  key = (device, st, dtype, op, srcs, arg, base)
-  if (found := _live_nodes.get(key)) is not None: return found
-  _live_nodes[key] = node = LazyBuffer(*key)
-  return node
+  node = LazyBuffer(device, st, dtype, op, srcs, arg, base)
+  return _live_nodes.setdefault(node.key, node)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -33,8 +31,6 @@ class LazyBuffer:
     self.op, self.srcs, self.arg, self._base = op, srcs, arg, base
     self.realized = realized  # the backend's buffer once computed (bases only)
     self.key = (device, st, dtype, op, srcs, arg, base)  # its definition: how _node finds it
-
-  def __repr__(self): return f"<LB {self.device} {self.shape} {self.dtype} {self.op if self._base is None else 'view'}>"
 
   @property
   def base(self): return self if self._base is None else self._base
@@ -123,8 +119,7 @@ class LazyBuffer:
     base = self.contiguous().realize().base
     return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()
 
-  def to(self, device) -> LazyBuffer:
-    return self if device == self.device else LazyBuffer.from_numpy(self.numpy(), device)
+  def to(self, device) -> LazyBuffer: return LazyBuffer.from_numpy(self.numpy(), device)  # Tensor.to never asks for its own device
 
   def mark_realized(self, buffer):
     """Keep the result and forget how it was made, so the graph above it can be freed."""
