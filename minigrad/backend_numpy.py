@@ -13,20 +13,17 @@ ELEMENTWISE = {
 }
 
 
-def view_of(flat: np.ndarray, view, offset=0) -> np.ndarray:
-  """One View of a flat array, `offset` elements further in: a strided window, padded with zeros outside its mask."""
-  mask = view.mask or tuple((0, size) for size in view.shape)
-  start = view.offset + offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))
-  valid = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize,
-                     tuple(st * flat.itemsize for st in view.strides))
-  if not view.mask: return valid
-  return np.pad(valid, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
-
-
 def load(flat: np.ndarray, st, offset=0) -> np.ndarray:
-  """flat read through st; `offset` moves its first view (a LOAD's offset argument)."""
-  array = view_of(flat, st.views[0], offset)
-  for view in st.views[1:]: array = view_of(np.ascontiguousarray(array).reshape(-1), view)
+  """flat read through st: each view is a strided window (no copy) of the flat array before it, padded with zeros
+  outside its mask, and the next view reads that window's values row-major. `offset` moves the first view (a LOAD's
+  offset argument)."""
+  for depth, view in enumerate(st.views):
+    if depth: flat, offset = np.ascontiguousarray(array).reshape(-1), 0
+    mask = view.mask or tuple((0, size) for size in view.shape)
+    start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))
+    array = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize,
+                       tuple(stride * flat.itemsize for stride in view.strides))
+    if view.mask: array = np.pad(array, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
   return array
 
 

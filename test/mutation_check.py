@@ -153,7 +153,7 @@ CURATED = [
     ("numpy: offset argument ignored", "minigrad/backend_numpy.py",
         "load(inputs[index], st, 0 if slot is None else args[slot])", "load(inputs[index], st)"),
     ("numpy: view start ignores the mask's start", "minigrad/backend_numpy.py",
-        "start = view.offset + offset + sum(lo * st for (lo, _), st in zip(mask, view.strides))", "start = view.offset + offset"),
+        "start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))", "start = view.offset + offset"),
 ]
 
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
