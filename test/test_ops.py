@@ -3,9 +3,10 @@
 Each op is checked forward against a float64 NumPy reference (the reference sits beside the test) and backward
 against central finite differences in float64 (see helpers.check).
 """
+import os
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from minigrad import Tensor, dtypes
 from helpers import (assert_close, away_from_zero, check, check_gradients, conv2d_ref, gelu_tanh_ref, log_softmax_ref,
                      logsumexp_ref, pool2d_ref, rand, raises_naming, unbroadcast)
@@ -606,6 +607,16 @@ def test_cat_mismatch_names_shapes(device):
 
 # ---- property tests: random shapes against NumPy ----
 
+# CL builds a new program for every new shape (about half a second each on PoCL), so it gets fewer examples;
+# MINIGRAD_LONG=1 runs ten times as many on both devices
+PROPERTY_EXAMPLES = {"NUMPY": 30, "CL": 10}
+
+
+def run_property(device, check, **strategies):
+    """check(device, **drawn) for PROPERTY_EXAMPLES[device] draws of the strategies."""
+    count = PROPERTY_EXAMPLES[device] * (10 if os.environ.get("MINIGRAD_LONG") == "1" else 1)
+    settings(max_examples=count, deadline=None, database=None)(given(**strategies)(lambda **drawn: check(device, **drawn)))()
+
 @st.composite
 def broadcastable_shapes(draw):
     full = draw(st.lists(st.integers(1, 4), min_size=0, max_size=4))
@@ -620,8 +631,12 @@ BINARY = {"+": (lambda a, b: a + b, np.add), "-": (lambda a, b: a - b, np.subtra
           "maximum": (lambda a, b: a.maximum(b), np.maximum)}
 
 
-@given(shapes=broadcastable_shapes(), op=st.sampled_from(list(BINARY)), seed=st.integers(0, 2**16), swap=st.booleans())
-def test_property_broadcasting_binary_ops_match_numpy(device, shapes, op, seed, swap):
+def test_property_broadcasting_binary_ops_match_numpy(device):
+    run_property(device, check_broadcast, shapes=broadcastable_shapes(), op=st.sampled_from(list(BINARY)), seed=st.integers(0, 2**16),
+                 swap=st.booleans())
+
+
+def check_broadcast(device, shapes, op, seed, swap):
     _, shape_a, shape_b = shapes
     if swap:
         shape_a, shape_b = shape_b, shape_a
@@ -723,8 +738,11 @@ def apply_tensor(t, step):
     return t.expand(*arg)
 
 
-@given(chain=movement_chains(), seed=st.integers(0, 2**16))
-def test_property_movement_ops_match_numpy(device, chain, seed):
+def test_property_movement_ops_match_numpy(device):
+    run_property(device, check_movement_chain, chain=movement_chains(), seed=st.integers(0, 2**16))
+
+
+def check_movement_chain(device, chain, seed):
     shape, steps = chain
     rng = np.random.default_rng(seed)
     values = rng.uniform(-2, 2, shape).astype(np.float32)
@@ -758,8 +776,11 @@ def reductions(draw):
 REDUCE = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}
 
 
-@given(case=reductions(), op=st.sampled_from(list(REDUCE)), seed=st.integers(0, 2**16))
-def test_property_reductions_match_numpy(device, case, op, seed):
+def test_property_reductions_match_numpy(device):
+    run_property(device, check_reduction, case=reductions(), op=st.sampled_from(list(REDUCE)), seed=st.integers(0, 2**16))
+
+
+def check_reduction(device, case, op, seed):
     shape, axis, keepdim = case
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.8, 1.2, shape).astype(np.float32)
