@@ -13,10 +13,11 @@ class Function:
 
 
 class _Pointwise(Function):
-  """One elementwise op, the subclass's `op`, on one input x or two (x, y); its backward reads them and the result ret."""
-  def forward(self, x, y=None):
+  """One elementwise op, the subclass's `op`, on one input x or two (x, y); its backward reads them and the result ret.
+  A cast's target dtype is its op's argument."""
+  def forward(self, x, y=None, dtype=None):
     self.x, self.y = x, y
-    self.ret = x.e(self.op) if y is None else x.e(self.op, y)
+    self.ret = x.e(self.op, arg=dtype) if y is None else x.e(self.op, y)
     return self.ret
 
 
@@ -35,12 +36,9 @@ class To(Function):
   def backward(self, grad): return grad.to(self.device)
 
 
-class Cast(Function):
-  def forward(self, x, dtype):
-    self.input_dtype = x.dtype
-    return x if dtype == x.dtype else x.e(UnaryOps.CAST, arg=dtype)
-
-  def backward(self, grad): return grad if grad.dtype == self.input_dtype else grad.e(UnaryOps.CAST, arg=self.input_dtype)
+class Cast(_Pointwise):
+  op = UnaryOps.CAST  # Tensor.cast skips a cast to the same dtype, so the gradient always casts back
+  def backward(self, grad): return grad.e(UnaryOps.CAST, arg=self.x.dtype)
 
 
 class Neg(_Pointwise):

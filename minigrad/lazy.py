@@ -6,7 +6,7 @@ import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import prod
-from minigrad.ops import BinaryOps, LoadOps, UnaryOps
+from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -60,7 +60,7 @@ class LazyBuffer:
     assert all(s.shape == self.shape for s in srcs), f"elementwise {op} on shapes {[s.shape for s in srcs]}"
     if op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): dtype = dtypes.bool
     elif op is UnaryOps.CAST: dtype = arg
-    else: dtype = srcs[-1].dtype  # the last source: WHERE's condition comes first
+    else: dtype = (others[0] if op is TernaryOps.WHERE else self).dtype  # WHERE's condition comes first
     return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, srcs, arg)
 
   def r(self, op, axes) -> LazyBuffer:
