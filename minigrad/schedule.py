@@ -40,7 +40,8 @@ def _inlinable(view, has_reduce, consumers, views, realize):
 
 def _choose_kernels(outs, order):
   """Decide which of the unrealized bases in order (dependencies first) get a kernel (are realized); everything else
-  is inlined into its consumer."""
+  is inlined into its consumer. A walk from sources to consumers applies the rules, then one from consumers to sources
+  (so each consumer's kernel is known) the two exceptions in the module docstring."""
   consumers, views = {}, {}  # the distinct consumers and views of each base
   for base in order:
     for src in base.srcs:
@@ -59,13 +60,7 @@ def _choose_kernels(outs, order):
     has_reduce[base] = reduce_seen
     # the ops base costs when inlined: itself and the sources inlined into it (settled now: only consumers decide them)
     cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
-  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost)
-  return realize
-
-
-def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost):
-  """The two exceptions in the module docstring. Walks consumers before sources, so each consumer's kernel is known."""
-  kernel_of = {}
+  kernel_of = {}  # the two exceptions, consumers first: the kernel each base ends up in
   for base in reversed(order):
     kernels = {kernel_of[c] for c in consumers.get(base, ())}
     if base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
@@ -74,6 +69,7 @@ def _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cos
       cheap_broadcast = len(consumers[base]) == 1 and view is not None and cost[base] <= CHEAP_OPS and not has_reduce[next(iter(kernels))]
       if shared_once or cheap_broadcast: realize.discard(base)
     kernel_of[base] = base if base in realize else kernels.pop()
+  return realize
 
 
 def _lower(root, realize, position):

@@ -51,7 +51,7 @@ CURATED = [
     ("schedule: shared-once across kernels", "minigrad/schedule.py",
         "if base in realize and len(kernels) == 1 and", "if base in realize and len(kernels) >= 1 and"),
     ("schedule: no exceptions undone", "minigrad/schedule.py",
-        "  _undo_costly_kernels(order, consumers, views, realize, has_reduce, outs, cost)\n", ""),
+        "      if shared_once or cheap_broadcast: realize.discard(base)\n", ""),
     ("schedule: padding not wrapped in where(valid, value, 0)", "minigrad/schedule.py",
         "if st.masked:  # computed through padding", "if False:  # computed through padding"),
     ("schedule: same order ignores the size", "minigrad/schedule.py",
