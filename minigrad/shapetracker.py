@@ -34,9 +34,6 @@ class View(_ViewFields):
     elif mask is not None and all(m == (0, size) for m, size in zip(mask, shape)): mask = None
     return super().__new__(cls, shape, strides, offset, mask)
 
-  @staticmethod
-  def contiguous(shape): return View(tuple(shape), strides_for(shape))
-
   @cached_property
   def all_padding(self):
     """True when the mask leaves no position valid (canonically: every range is (0, 0))."""
@@ -71,7 +68,7 @@ class View(_ViewFields):
   def reshape(self, new_shape) -> Optional[View]:
     """The same elements read in new_shape, or None when no single View can: the old dims of a group cannot be merged,
     or its valid elements are not whole rows of its outermost new dim."""
-    if self.is_contiguous: return View.contiguous(new_shape)  # a view of no elements is contiguous too
+    if self.is_contiguous: return View(new_shape, strides_for(new_shape))  # a view of no elements is contiguous too
     if self.all_padding:  # reads nothing in any shape, but a 0-d view has no range to say so
       return View(tuple(new_shape), (0,) * len(new_shape), 0, ((0, 0),) * len(new_shape)) if new_shape else None
     old = [(size, stride, m) for size, stride, m in zip(self.shape, self.strides, self.mask or [(0, s) for s in self.shape]) if size != 1]
@@ -99,7 +96,7 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
 
   @staticmethod
   @lru_cache(maxsize=4096)
-  def from_shape(shape): return ShapeTracker((View.contiguous(tuple(shape)),))
+  def from_shape(shape): return ShapeTracker((View(shape, strides_for(shape)),))
 
   @property
   def shape(self): return self.views[-1].shape
@@ -130,7 +127,7 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
 
   def reshape(self, new_shape):
     view = self.views[-1].reshape(new_shape)
-    return self._last(view) if view is not None else ShapeTracker(self.views + (View.contiguous(new_shape),))
+    return self._last(view) if view is not None else ShapeTracker(self.views + (View(new_shape, strides_for(new_shape)),))
 
   def compose(self, outer: ShapeTracker) -> ShapeTracker:
     """Read this tracker's elements through `outer`, whose first view indexes the contiguous layout of self.shape (the
