@@ -9,7 +9,7 @@ setup(
     install_requires=["numpy"],
     extras_require={
         "opencl": ["pyopencl"],
-        "testing": ["pytest", "hypothesis", "safetensors"],
+        "testing": ["pytest", "pytest-xdist", "hypothesis", "safetensors"],
         "plot": ["matplotlib"],
     },
 )

@@ -1,5 +1,9 @@
 """The `device` fixture: every op test runs on NUMPY and, where OpenCL works, on CL."""
 import os
+
+# The suite builds a few thousand OpenCL programs. PoCL's default work-group method vectorizes each kernel's loops,
+# which doubles its build time; plain loops compute the same results, so the tests (and their subprocesses) use them.
+os.environ.setdefault("POCL_WORK_GROUP_METHOD", "loops")
 import pytest
 from hypothesis import settings
 from minigrad import Tensor
