@@ -5,7 +5,6 @@ import functools, weakref
 import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
-from minigrad.helpers import prod
 from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
@@ -114,7 +113,7 @@ class LazyBuffer:
     return self
 
   def numpy(self) -> np.ndarray:
-    if prod(self.shape) == 0: return np.zeros(self.shape, self.dtype.np)
+    if 0 in self.shape: return np.zeros(self.shape, self.dtype.np)
     if self.op is LoadOps.CONST: return np.full(self.shape, self.arg, self.dtype.np)  # unexpanded (0-d or all 1s): no kernel
     base = self.contiguous().realize().base
     return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()
