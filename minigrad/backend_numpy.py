@@ -68,8 +68,7 @@ def _step(kernel, op):
     return lambda values, inputs, args: valid
   if op.op is KernelOps.RESHAPE: return lambda values, inputs, args: values[srcs[0]].reshape(op.shape)
   if isinstance(op.op, ReduceOps) and (product := kernel.product_summed_by(op)) is not None:
-    a, b = product.srcs
-    return lambda values, inputs, args: contract(values[a], values[b], op.arg).astype(dtype, copy=False)
+    return lambda values, inputs, args: contract(*[values[i] for i in product.srcs], op.arg).astype(dtype, copy=False)
   if op.op is ReduceOps.SUM and dtype in (np.float32, np.float16):  # accumulate in float64: long sums stay accurate
     return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True, dtype=np.float64).astype(dtype)
   if op.op is ReduceOps.SUM: return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True)
