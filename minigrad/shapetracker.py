@@ -132,5 +132,5 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
   def compose(self, outer: ShapeTracker) -> ShapeTracker:
     """Read this tracker's elements through `outer`, whose first view indexes the contiguous layout of self.shape (the
     scheduler never passes a plain reshape: it reads such a view in the base's own shape)."""
-    if self.views[-1].is_contiguous: return ShapeTracker(self.views[:-1] + outer.views)
-    return ShapeTracker(self.views + outer.views)
+    # a row-major last view maps each flat index to itself, so outer's first view can read what lies below it directly
+    return ShapeTracker((self.views[:-1] if self.views[-1].is_contiguous else self.views) + outer.views)
