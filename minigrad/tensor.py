@@ -1,7 +1,7 @@
 """Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
-import contextlib, functools, itertools, math, threading, weakref
+import contextlib, functools, itertools, math, threading
 from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
@@ -62,12 +62,6 @@ def _accumulates(method):
 class Tensor:
   training = False
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
-  # id -> tensor, for every live tensor whose value was ever replaced by assign: TinyJit's state
-  _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-  # while TinyJit captures: ("draw", remake, buffer) for each random draw, to draw anew on replay, and
-  # ("assign", tensor, old value) for each assign, so that replays read the tensor's value at their own start
-  _jit_log: Optional[list] = None
-  _assign_watchers: weakref.WeakSet = weakref.WeakSet()  # TinyJits, told of every assign: a replay must not read stale data
   _rng = np.random.default_rng()
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -183,12 +177,8 @@ class Tensor:
   @staticmethod
   def _random(draw, shape, dtype=dtypes.float32, device=None, requires_grad=False) -> Tensor:
     """Every random tensor comes from here: draw(rng, shape) runs on the host, so a seed gives the same numbers on
-    every device, and a TinyJit replay draws anew."""
-    shape = _shape(shape)
-    make = lambda: Tensor(draw(Tensor._rng, shape), dtype=dtype, device=device, requires_grad=requires_grad)
-    result = make()
-    if Tensor._jit_log is not None: Tensor._jit_log.append(("draw", lambda: make().lazydata, result.lazydata))
-    return result
+    every device."""
+    return Tensor(draw(Tensor._rng, _shape(shape)), dtype=dtype, device=device, requires_grad=requires_grad)
 
   @staticmethod
   def rand(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.random(size), shape, **kwargs)
@@ -877,10 +867,7 @@ class Tensor:
     other = self._to_tensor(other)
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
     if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
-    if Tensor._jit_log is not None: Tensor._jit_log.append(("assign", self, self.lazydata))
-    for watcher in list(Tensor._assign_watchers): watcher.assigned(self.lazydata)
     self.lazydata = other.cast(self.dtype).lazydata
-    Tensor._assigned[id(self)] = self
     return self
 
   def _in_place(self, result: Tensor) -> Tensor:

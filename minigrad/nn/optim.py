@@ -1,6 +1,6 @@
 """Optimisers with PyTorch's update rules. Their state is lazy Tensors, and each step realizes every updated
 parameter, gradient and state tensor together, in one schedule. Everything that changes from step to step (the lr,
-Adam's bias corrections) is tensor data, so a TinyJit replay of a step sees it change."""
+Adam's bias corrections) is tensor data, so a compiled step is reused as it changes."""
 from typing import List
 from minigrad.tensor import Tensor
 
@@ -23,10 +23,8 @@ class Optimizer:
 
   @lr.setter
   def lr(self, value):
-    """Setting lr (a schedule) changes tensor data: no recompile, and a TinyJit replay reads the new value."""
-    self._lr_value = value
-    if not hasattr(self, "lr_tensor"): self.lr_tensor = Tensor(float(value), device=self.device)
-    self.lr_tensor.assign(Tensor(float(value), device=self.device))  # an assigned tensor: a TinyJit replay reads it as state
+    """Setting lr (a schedule) changes tensor data, not a constant in a kernel: nothing recompiles."""
+    self._lr_value, self.lr_tensor = value, Tensor(float(value), device=self.device)
 
   def zero_grad(self):
     """Forget the gradients accumulated so far."""
