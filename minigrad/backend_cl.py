@@ -1,11 +1,11 @@
-"""The CL device: OpenCL through pyopencl. Kernels are rendered by renderer_c in the OpenCL dialect, shaped for what
-this device reports (MINIGRAD_CL_SHAPE=gpu or cpu forces the GPU- or CPU-shaped kernels, so either can be tested on
-any device), built once per process, and queued without waiting.
+"""The CL device: OpenCL through pyopencl. Kernels are rendered by renderer_c in the OpenCL dialect (CPU-shaped, sized
+by this device's vector width and compute units; a GPU runs them correctly but untuned), built once per process, and
+queued without waiting.
 """
 import os, warnings
 import numpy as np
 from minigrad.dtype import dtypes
-from minigrad.helpers import DEBUG, GlobalCounters, getenv, prod
+from minigrad.helpers import DEBUG, GlobalCounters, prod
 from minigrad.ops import KernelOps
 from minigrad.renderer_c import COMPUTE, OPENCL, Renderer, Shape
 
@@ -34,11 +34,9 @@ def find_context(cl):
   raise RuntimeError(f"no usable OpenCL device ({'; '.join(reasons) or 'no devices found'}): {INSTALL_HELP}")
 
 
-def device_shape(cl, device):
-  """What kernel shapes are chosen from: the device's type (or MINIGRAD_CL_SHAPE) and limits."""
-  gpu = getenv("MINIGRAD_CL_SHAPE", "gpu" if device.type & cl.device_type.GPU else "cpu").lower() == "gpu"
-  width = 1 if gpu else min(8, 1 << (max(1, device.preferred_vector_width_float).bit_length() - 1))
-  return Shape(gpu, width, device.max_compute_units, device.max_work_group_size, device.local_mem_size)
+def device_shape(device):
+  """What kernel shapes are chosen from: the device's preferred float vector width (a power of two, at most 8) and cores."""
+  return Shape(min(8, 1 << (max(1, device.preferred_vector_width_float).bit_length() - 1)), device.max_compute_units)
 
 
 class CLBuffer:
@@ -86,7 +84,7 @@ class Backend:
     except ImportError as error: raise RuntimeError(f"device CL needs pyopencl ({error}): {INSTALL_HELP}") from None
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
-    self.shape = device_shape(cl, self.device)
+    self.shape = device_shape(self.device)
     # source -> {function name: compiled function}; (Kernel, shape) -> Runner; bytes -> free buffers
     self.programs, self.runners, self.free = {}, {}, {}
 
