@@ -51,7 +51,7 @@ class CLBuffer:
 
 class Runner:
   """One compiled kernel: called with input buffers and argument values, it allocates the output, queues the launches
-  and returns the output without waiting. The JIT replays runners on new buffers."""
+  and returns the output without waiting."""
   def __init__(self, backend, kernel):
     self.backend, self.kernel, self.out_bytes = backend, kernel, prod(kernel.out.shape) * kernel.out.dtype.itemsize
     if self.out_bytes == 0: return  # nothing to compute, nothing to build
