@@ -46,11 +46,6 @@ class Neg(_Pointwise):
   def backward(self, grad): return grad.e(UnaryOps.NEG)
 
 
-class Reciprocal(_Pointwise):
-  op = UnaryOps.RECIP
-  def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret).e(BinaryOps.MUL, self.ret).e(UnaryOps.NEG)
-
-
 class Sin(_Pointwise):
   """The derivative cos(x) is computed as sin(pi/2 - x), so no cos op is needed."""
   op = UnaryOps.SIN
@@ -93,11 +88,6 @@ class Sigmoid(Function):
 class Add(_Pointwise):
   op = BinaryOps.ADD
   def backward(self, grad): return grad, grad
-
-
-class Sub(_Pointwise):
-  op = BinaryOps.SUB
-  def backward(self, grad): return grad, grad.e(UnaryOps.NEG)
 
 
 class Mul(_Pointwise):

@@ -303,7 +303,9 @@ class Tensor:
   def _floating(self) -> Tensor: return self if self.dtype.is_float else self.float()
 
   def add(self, other, reverse=False) -> Tensor: return self._binary(F.Add, other, reverse)
-  def sub(self, other, reverse=False) -> Tensor: return self._binary(F.Sub, other, reverse)
+  def sub(self, other, reverse=False) -> Tensor:
+    x, y = self._broadcasted(other, reverse=reverse)
+    return x + -y  # a sum with a negation: its gradient needs no primitive of its own
   def mul(self, other, reverse=False) -> Tensor: return self._binary(F.Mul, other, reverse)
 
   def div(self, other, reverse=False) -> Tensor:
@@ -336,7 +338,7 @@ class Tensor:
   def log(self) -> Tensor: return self._floating()._apply(F.Log)
   def sqrt(self) -> Tensor: return self._floating()._apply(F.Sqrt)
   def sin(self) -> Tensor: return self._floating()._apply(F.Sin)
-  def reciprocal(self) -> Tensor: return self._floating()._apply(F.Reciprocal)
+  def reciprocal(self) -> Tensor: return 1 / self._floating()
   def sigmoid(self) -> Tensor: return self._floating()._apply(F.Sigmoid)
   def relu(self) -> Tensor: return self._apply(F.Relu)
   def exp2(self) -> Tensor: return (self * math.log(2)).exp()
