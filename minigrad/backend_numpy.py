@@ -69,9 +69,9 @@ def _step(kernel, op):
   if op.op is KernelOps.RESHAPE: return lambda values, inputs, args: values[srcs[0]].reshape(op.shape)
   if isinstance(op.op, ReduceOps) and (product := kernel.product_summed_by(op)) is not None:
     return lambda values, inputs, args: contract(*[values[i] for i in product.srcs], op.arg).astype(dtype, copy=False)
-  if op.op is ReduceOps.SUM and dtype in (np.float32, np.float16):  # accumulate in float64: long sums stay accurate
-    return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True, dtype=np.float64).astype(dtype)
-  if op.op is ReduceOps.SUM: return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True)
+  if op.op is ReduceOps.SUM:  # float32 and float16 accumulate in float64 (long sums stay accurate); int32 stays int32
+    accumulator = np.float64 if dtype in (np.float32, np.float16) else dtype
+    return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True, dtype=accumulator).astype(dtype, copy=False)
   if op.op is ReduceOps.MAX: return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)
   function = ELEMENTWISE[op.op]
   return lambda values, inputs, args: function(*[values[i] for i in srcs]).astype(dtype, copy=False)

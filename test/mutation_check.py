@@ -139,7 +139,7 @@ CURATED = [
         "exps = (x - x._peak(axis)).exp()", "exps = x.exp()"),
     # backend_numpy.py: accumulation, NaN, masks, offsets
     ("numpy: float32 sums accumulate in float32", "minigrad/backend_numpy.py",
-        "if op.op is ReduceOps.SUM and dtype in (np.float32, np.float16):", "if op.op is ReduceOps.SUM and dtype in (np.float16,):"),
+        "accumulator = np.float64 if dtype in (np.float32, np.float16)", "accumulator = np.float64 if dtype in (np.float16,)"),
     ("numpy: dots in float32 BLAS", "minigrad/backend_numpy.py",
         "if left.dtype == np.float32 and not (rows and cols):", "if False:"),
     ("numpy: maximum drops NaN", "minigrad/backend_numpy.py", "BinaryOps.MAX: np.maximum", "BinaryOps.MAX: np.fmax"),

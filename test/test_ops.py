@@ -292,6 +292,15 @@ def test_var_std_default_correction_is_one(device):
     check(lambda t: t.std(axis=1), lambda x: x.std(axis=1, ddof=1), R3, device=device)
 
 
+@pytest.mark.parametrize("axis, keepdim", [(0, False), (1, True), (None, False), ((0, 1), True)])
+def test_int32_sums_come_back_as_int32(device, axis, keepdim):
+    """A sum that a kernel stores as its output keeps the tensor's dtype (NumPy alone would sum int32 into int64)."""
+    values = np.arange(-6, 6, dtype=np.int32).reshape(3, 4)
+    got = Tensor(values, device=device).sum(axis, keepdim=keepdim).numpy()
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, values.sum(axis, keepdims=keepdim))
+
+
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
 def test_argmax_argmin_are_int32(device, name):
     values = rand(3, 5, seed=7)
