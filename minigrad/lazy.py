@@ -9,8 +9,7 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-# (buffer, make_error or None): computed in the next schedule, whatever it is for; with make_error, a check on data
-_along_next = []
+_pending_checks = []  # (flag, make_error): computed with the next schedule, whatever it is for, then checked
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -91,25 +90,20 @@ class LazyBuffer:
 
   # ---- realization
   @staticmethod
-  def realize_with_next(buffer: LazyBuffer):
-    """Compute buffer in the next schedule, sharing its work (a loss, computed with its gradients)."""
-    _along_next.append((buffer, None))
-
-  @staticmethod
   def check_later(flag: LazyBuffer, make_error):
     """Raise make_error() at the next realize if any element of flag is true: a check on data, without a sync now."""
-    _along_next.append((flag, make_error))
+    _pending_checks.append((flag, make_error))
 
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if not _along_next and all(b.base.realized is not None for b in (self,) + others): return self
+    if not _pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      along = _along_next[:]
-      del _along_next[:len(along)]  # what other threads add meanwhile stays for the next realize
-      run_schedule(create_schedule([b.base for b in (self, *others, *(buffer for buffer, _ in along))]))
-    for flag, make_error in along:
-      if make_error is not None and flag.numpy().any(): raise make_error()
+      checks = _pending_checks[:]
+      del _pending_checks[:len(checks)]  # what other threads add meanwhile stays for the next realize
+      run_schedule(create_schedule([b.base for b in (self, *others, *(flag for flag, _ in checks))]))
+    for flag, make_error in checks:
+      if flag.numpy().any(): raise make_error()
     return self
 
   def numpy(self) -> np.ndarray:

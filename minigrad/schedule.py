@@ -19,7 +19,6 @@ from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8
 schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
-_plans = {}  # graph structure -> its kernels, with their inputs and arguments as positions in that structure
 
 
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
@@ -126,8 +125,7 @@ def _lower(root, realize, position):
 
 
 def _structure(outs):
-  """Every base reachable from outs, dependencies first (leaves too), each base's position there, and a key that is
-  equal for two graphs that differ only in their leaves' data and constants' values (equal constants stay equal)."""
+  """Every base reachable from outs, dependencies first (leaves too), and each base's position there."""
   order, position, stack = [], {}, [(b, False) for b in outs]
   while stack:
     base, children_done = stack.pop()
@@ -138,21 +136,14 @@ def _structure(outs):
       position[base] = None  # on the stack
       stack.append((base, True))
       stack.extend((src.base, False) for src in base.srcs)
-  classes = {}  # a constant's value is part of the key only as the class of the constants equal to it
-  args = [classes.setdefault((str(b.arg), b.dtype), len(classes)) if b.op is LoadOps.CONST else b.arg for b in order]
-  parts = tuple((b.op, arg, b.dtype, b.device, b.shape, tuple((position[src.base], src.st) for src in b.srcs)) for b, arg in zip(order, args))
-  return order, position, (parts, tuple(position[b] for b in outs))
+  return order, position
 
 
 def create_schedule(outs):
-  """A ScheduleItem for every kernel needed to realize outs, in dependency order. A graph whose structure was seen
-  before reuses that plan (kernels, and their bases as positions): only its buffers and constants are new."""
-  order, position, key = _structure(outs)
-  plan = _plans.get(key)
-  if plan is None:
-    if len(_plans) > 4096: _plans.clear()
-    realize = _choose_kernels(outs, [b for b in order if not _is_leaf(b)])
-    plan = _plans[key] = [(position[base], *_lower(base, realize, position)) for base in order if base in realize]
+  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
+  order, position = _structure(outs)
+  realize = _choose_kernels(outs, [b for b in order if not _is_leaf(b)])
+  plan = [(position[base], *_lower(base, realize, position)) for base in order if base in realize]
   return [ScheduleItem(kernel, order[out], tuple(order[i] for i in inputs), tuple(value if i is None else order[i].arg for i, value in args))
           for out, kernel, inputs, args in plan]
 

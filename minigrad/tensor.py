@@ -259,7 +259,6 @@ class Tensor:
     if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
     if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
     grads = {self: gradient.cast(self.dtype).lazydata}
-    LazyBuffer.realize_with_next(self.lazydata)  # the loss is computed with the gradients, once, not again after the step
     for node in reversed(self._toposort()):
       if node not in grads: continue
       parent_grads = node._ctx.backward(grads.pop(node))
