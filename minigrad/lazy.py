@@ -9,7 +9,6 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_pending_checks = []  # (flag, make_error): computed with the next schedule, whatever it is for, then checked
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -89,21 +88,12 @@ class LazyBuffer:
   def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 
   # ---- realization
-  @staticmethod
-  def check_later(flag: LazyBuffer, make_error):
-    """Raise make_error() at the next realize if any element of flag is true: a check on data, without a sync now."""
-    _pending_checks.append((flag, make_error))
-
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if not _pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
+    if all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      checks = _pending_checks[:]
-      del _pending_checks[:len(checks)]  # what other threads add meanwhile stays for the next realize
-      run_schedule(create_schedule([b.base for b in (self, *others, *(flag for flag, _ in checks))]))
-    for flag, make_error in checks:
-      if flag.numpy().any(): raise make_error()
+      run_schedule(create_schedule([b.base for b in (self, *others)]))
     return self
 
   def numpy(self) -> np.ndarray:

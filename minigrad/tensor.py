@@ -121,12 +121,12 @@ class Tensor:
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
-  def _check_later(self, low, high, make_error, counts: Optional[Tensor] = None):
-    """Raise make_error(value) at the next realize if an element of self (one where counts is true, if given) lies outside
-    [low, high), naming the first: a check on data without a host sync now."""
-    outside = (self < low).where(True, self >= high)
-    if counts is not None: outside = counts.where(outside, False)
-    LazyBuffer.check_later(outside.lazydata, lambda: make_error(self.numpy()[outside.numpy()].flat[0]))
+  def _check_range(self, low, high, make_error, counts: Optional[Tensor] = None):
+    """Raise make_error(value), naming the first element of self (where counts is true, if given) outside [low, high).
+    It reads self on the host: indices are checked when they are used, not when the result is realized."""
+    values = self.numpy()
+    outside = ((values < low) | (values >= high)) & (True if counts is None else counts.numpy())
+    if outside.any(): raise make_error(values[outside].flat[0])
 
   def to(self, device) -> Tensor:
     """This tensor on another device; differentiable, as in PyTorch: the gradient moves back."""
@@ -409,15 +409,10 @@ class Tensor:
 
   @_takes_dim
   def sum(self, axis=None, keepdim=False) -> Tensor:
-    """float16 accumulates in float32 and bools count in int32. An int32 sum that leaves the int32 range (by more than
-    4096, the margin of its float32 estimate) raises at the next realize rather than wrap: PyTorch would give int64,
-    which minigrad lacks. Cast to float64 for wider sums."""
+    """float16 accumulates in float32 and bools count in int32. An int32 sum wraps past the int32 range, as C's does
+    (PyTorch would give int64, which minigrad lacks): cast to float64 first for sums that may leave it."""
     if self.dtype == dtypes.float16: return self.float().sum(axis, keepdim).half()
-    total = (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
-    if self.dtype == dtypes.int32 and self._count(axis) > 1:  # a float32 estimate is within ~1e-7 of the sum, far inside the margin
-      self.float()._reduce(F.Sum, axis, keepdim)._check_later(-2**31 - 4096, 2**31 + 4096, lambda total: OverflowError(
-        f"an int32 sum of a {self.shape} tensor left the int32 range (it reached about {total:.0f}); cast to float64 first"))
-    return total
+    return (self.cast(dtypes.int32) if self.dtype == dtypes.bool else self)._reduce(F.Sum, axis, keepdim)
 
   @_takes_dim
   def max(self, axis=None, keepdim=False) -> Tensor:
@@ -596,7 +591,7 @@ class Tensor:
     """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError at the next realize."""
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
-    idx._check_later(-size, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
+    idx._check_range(-size, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
     return (idx < 0).where(idx + size, idx)
 
   def _pick(self, hit: Tensor, axis) -> Tensor:
@@ -759,7 +754,7 @@ class Tensor:
   def one_hot(self, num_classes) -> Tensor:
     """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises at the next realize."""
     if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
-    self._check_later(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
+    self._check_range(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
     return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
 
   def round(self) -> Tensor:
@@ -850,7 +845,7 @@ class Tensor:
       if target.shape != counted.shape:
         raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
       counted = target != ignore_index
-      target._check_later(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
+      target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
                                                                f"(ignore_index={ignore_index})"), counts=counted)
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
     elif target.shape != self.shape:
