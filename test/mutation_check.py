@@ -151,12 +151,12 @@ CURATED = [
 EQUIVALENT = [
     ("schedule: padded views not inlined (the old rule)", "minigrad/schedule.py",
         "else not view.st.expands\n", "else not view.st.expands and not view.st.masked\n",
-        "_undo_costly_kernels re-inlines it: a reduce-free base read by one kernel through one view that repeats nothing is "
+        "the second walk of _choose_kernels re-inlines it: a reduce-free base read by one kernel through one view that repeats nothing is "
         "always computed there (shared once), padded or not"),
     ("shapetracker: all padding when every range is empty, not any", "minigrad/shapetracker.py",
         "return self.mask is not None and any(lo >= hi for lo, hi in self.mask)",
         "return self.mask is not None and all(lo >= hi for lo, hi in self.mask)",
-        "View.__post_init__ makes every range (0, 0) as soon as one is empty, and never keeps an empty mask (), so any == all"),
+        "View.__new__ makes every range (0, 0) as soon as one is empty, and never keeps an empty mask (), so any == all"),
     ("schedule: plan key ignores the op's argument", "minigrad/schedule.py", "if b.op is LoadOps.CONST else b.arg for b in order]",
         "if b.op is LoadOps.CONST else None for b in order]",
         "the key holds what implies it: a reduce's axes follow from its input and output shapes (size-1 axes are never "
