@@ -48,3 +48,17 @@ def training():
     Tensor.training = True
     yield
     Tensor.training = saved
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numpy_only: a test of semantics whose kernels other tests already run on CL")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The CL cases of numpy_only tests are deselected: each CL case builds its own programs (about half a second each
+    on PoCL), and these add no kernel the CL half does not already build and check."""
+    def on_cl(item): return getattr(item, "callspec", None) is not None and item.callspec.params.get("device") == "CL"
+    dropped = [item for item in items if item.get_closest_marker("numpy_only") and on_cl(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]

@@ -1,5 +1,6 @@
 """SPEC "Autograd": backward, accumulation, no_grad, detach, deep graphs and shared subexpressions."""
 import numpy as np
+import pytest
 from minigrad import Tensor, dtypes
 from helpers import assert_close, dtype_supported, raises_naming
 
@@ -62,6 +63,7 @@ def test_detach_cuts_the_graph(device):
     assert_close(x.grad.numpy(), np.array([4.0, 7.0]), 1e-6)
 
 
+@pytest.mark.numpy_only
 def test_backward_through_a_10000_deep_chain(device):
     dtype = dtypes.float64 if dtype_supported(dtypes.float64, device) else dtypes.float32
     x = Tensor(1.0, dtype=dtype, device=device, requires_grad=True)

@@ -117,6 +117,7 @@ def test_entropy_matches_reference(device):
     assert_close(entropy(uniform_and_one_hot).numpy(), np.array([math.log(5), 0.0]), tolerance, tolerance)
 
 
+@pytest.mark.numpy_only
 def test_reduction_mean_and_sum_apply_to_both_terms(device):
     dtype, tolerance = usable_dtype(device)
     per_sample = kl_ref(softmax_ref(P_LOGITS), softmax_ref(Q_LOGITS))
@@ -125,6 +126,7 @@ def test_reduction_mean_and_sum_apply_to_both_terms(device):
     assert_close(forward_kl(q_logits, p_logits, "sum").numpy(), np.array(per_sample.sum()), tolerance, tolerance)
 
 
+@pytest.mark.numpy_only
 def test_kl_is_nonnegative_on_random_distributions(device):
     dtype, tolerance = usable_dtype(device)
     rng = np.random.default_rng(72)
@@ -146,6 +148,7 @@ def test_kl_of_a_distribution_with_itself_is_zero(device):
         assert_close(got, np.zeros(6), 0, 10 * tolerance, msg=kl.__name__)
 
 
+@pytest.mark.numpy_only
 def test_kl_is_asymmetric(device):
     dtype, tolerance = usable_dtype(device)
     p_logits, q_logits = np.log([[0.8, 0.15, 0.05]]), np.log([[1 / 3, 1 / 3, 1 / 3]])
@@ -288,6 +291,7 @@ def test_reverse_kl_gradients_match_finite_differences(device):
     check_gradients(lambda q, p: reverse_kl(q, p), rand(3, 5, seed=79), rand(3, 5, seed=80), device=device)
 
 
+@pytest.mark.numpy_only
 def test_reverse_kl_gradient_closed_form(device):
     # d KL(Q||P) / d q_logits_j = Q_j (log Q_j - log P_j - KL(Q||P))
     dtype, tolerance = usable_dtype(device)
@@ -324,6 +328,7 @@ def enumerated(device, dtype):
     return policy, weights, estimators(policy, tensor(REFERENCE_LOGITS, device, dtype), tokens)
 
 
+@pytest.mark.numpy_only
 def test_expectations_of_k1_and_k3_equal_the_exact_reverse_kl(device):
     dtype, tolerance = usable_dtype(device)
     _, weights, k = enumerated(device, dtype)
@@ -334,12 +339,14 @@ def test_expectations_of_k1_and_k3_equal_the_exact_reverse_kl(device):
     assert abs(float((weights * k["k2"]).sum().numpy()) - exact) > 0.05
 
 
+@pytest.mark.numpy_only
 def test_k3_is_nonnegative_per_token_and_k1_is_not(device):
     dtype, _ = usable_dtype(device)
     _, _, k = enumerated(device, dtype)
     assert np.all(k["k3"].numpy() >= 0) and np.any(k["k1"].numpy() < 0)
 
 
+@pytest.mark.numpy_only
 def test_k1_as_a_loss_has_zero_expected_gradient(device):
     # sum_x pi(x) grad log pi(x) = grad sum_x pi(x) = 0: k1 as a loss does not regularise at all
     dtype, tolerance = usable_dtype(device)
@@ -348,6 +355,7 @@ def test_k1_as_a_loss_has_zero_expected_gradient(device):
     assert_close(policy.grad.numpy(), np.zeros(len(POLICY_LOGITS)), 0, 10 * tolerance)
 
 
+@pytest.mark.numpy_only
 def test_k2_as_a_loss_has_the_reverse_kl_gradient(device):
     dtype, tolerance = usable_dtype(device)
     policy, weights, k = enumerated(device, dtype)
@@ -361,6 +369,7 @@ def test_k2_as_a_loss_has_the_reverse_kl_gradient(device):
     assert_close(policy.grad.numpy(), exact.grad.numpy(), tolerance, tolerance)
 
 
+@pytest.mark.numpy_only
 def test_k3_as_a_loss_has_the_forward_kl_gradient(device):
     # E[grad k3] = -sum_x pi_ref(x) grad log pi_theta(x) = grad KL(pi_ref || pi_theta) = softmax(theta) - pi_ref
     dtype, tolerance = usable_dtype(device)
@@ -375,6 +384,7 @@ def test_k3_as_a_loss_has_the_forward_kl_gradient(device):
     assert np.abs(policy.grad.numpy() - reverse_gradient).max() > 0.05, "k3's gradient should differ from the reverse-KL one"
 
 
+@pytest.mark.numpy_only
 def test_sampled_k1_and_k3_converge_to_the_exact_reverse_kl(device):
     dtype, _ = usable_dtype(device)
     probs = softmax_ref(POLICY_LOGITS)
@@ -389,6 +399,7 @@ def test_sampled_k1_and_k3_converge_to_the_exact_reverse_kl(device):
 
 # ---- minimising cross-entropy minimises KL ----
 
+@pytest.mark.numpy_only
 def test_distillation_with_cross_entropy_drives_kl_to_zero(device):
     dtype, _ = usable_dtype(device)
     teacher_logits = tensor(rand(4, 8, low=-2, high=2, seed=82), device, dtype)

@@ -27,7 +27,7 @@ from minigrad.shapetracker import ShapeTracker, View
 from helpers import assert_close
 
 LONG = os.environ.get("MINIGRAD_LONG") == "1"
-CHAINS = {"NUMPY": 2000, "CL": 50}
+CHAINS = {"NUMPY": 2000, "CL": 30}
 TRACKER_CHAINS = 3000
 MAX_ELEMENTS = 200
 
