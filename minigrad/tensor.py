@@ -121,11 +121,11 @@ class Tensor:
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
-  def _check_range(self, low, high, make_error, counts: Optional[Tensor] = None):
-    """Raise make_error(value), naming the first element of self (where counts is true, if given) outside [low, high).
-    It reads self on the host: indices are checked when they are used, not when the result is realized."""
+  def _check_range(self, low, high, make_error, ignore=None):
+    """Raise make_error(value), naming the first element of self outside [low, high) that is not `ignore`. It reads self
+    on the host (one read): indices are checked when they are used, not when the result is realized."""
     values = self.numpy()
-    outside = ((values < low) | (values >= high)) & (True if counts is None else counts.numpy())
+    outside = ((values < low) | (values >= high)) & (values != ignore)
     if outside.any(): raise make_error(values[outside].flat[0])
 
   def to(self, device) -> Tensor:
@@ -588,7 +588,7 @@ class Tensor:
     return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
 
   def _index(self, idx: Tensor, dim) -> Tensor:
-    """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError at the next realize."""
+    """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError, naming it."""
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
     idx._check_range(-size, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
@@ -752,7 +752,7 @@ class Tensor:
     return centered * (centered.square().mean(axis, keepdim=True) + eps).rsqrt()
 
   def one_hot(self, num_classes) -> Tensor:
-    """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises at the next realize."""
+    """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises a ValueError naming it."""
     if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
     self._check_range(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
     return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
@@ -846,7 +846,7 @@ class Tensor:
         raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
       counted = target != ignore_index
       target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
-                                                               f"(ignore_index={ignore_index})"), counts=counted)
+                                                               f"(ignore_index={ignore_index})"), ignore=ignore_index)
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
     elif target.shape != self.shape:
       raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
