@@ -5,7 +5,10 @@ LayerNorm and a linear head, trained with AdamW and a warmup + cosine learning-r
 loss as it falls and samples text at the end. The text is a fixed list of standard-library modules, so every machine
 with Python has it and nothing is downloaded.
 
-    python examples/char_gpt.py [--device CL] [--steps 300] [--seed 0] [--save char_gpt.safetensors]
+    python examples/char_gpt.py [--device CL] [--steps 300] [--no-jit] [--seed 0] [--save char_gpt.safetensors]
+
+The training step runs under TinyJit by default: its first call runs plainly, its second is captured, and later
+calls replay the captured kernels (the learning rate set between steps is read on every replay).
 """
 import argparse
 import math
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing minigrad
-from minigrad import Device, Tensor, nn  # noqa: E402
+from minigrad import Device, Tensor, TinyJit, nn  # noqa: E402
 from minigrad.nn import optim, state  # noqa: E402
 
 # modules present in every CPython 3.8+; the text is their concatenation, in this order
@@ -116,12 +119,13 @@ class GPT:
 class Sampler:
     """Continues prompts with tokens drawn one at a time from a model's softmax. The model always reads a window of
     one width, filled left to right (zeros after the last token): causal attention makes position t's logits
-    independent of the positions after it, so every draw is a forward pass of the same shape, which reuses one
-    schedule (and which CL compiles once), instead of a new shape for every length of the context."""
+    independent of the positions after it, so every draw is a forward pass of the same shape, which TinyJit replays
+    (and which CL compiles once), instead of a new shape for every length of the context."""
     def __init__(self, model: GPT, temperature=1.0):
         self.model, self.temperature = model, temperature
+        self.probs = TinyJit(self._probs)
 
-    def probs(self, window: Tensor) -> Tensor:
+    def _probs(self, window: Tensor) -> Tensor:
         with Tensor.no_grad(): return (self.model(window) / self.temperature).softmax(dim=-1)
 
     def __call__(self, prompts: np.ndarray, new_tokens: int) -> np.ndarray:
@@ -160,6 +164,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     parser.add_argument("--warmup", type=int, default=30, help="warmup steps (at most a tenth of --steps)")
     parser.add_argument("--eval-every", type=int, default=50, help="steps between validation losses")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=True, help="TinyJit the training step")
     parser.add_argument("--sample-chars", type=int, default=200, help="characters sampled at the end")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", metavar="FILE", help="write the trained weights here (safetensors)")
@@ -185,6 +190,8 @@ def train(model: GPT, data: np.ndarray, args, log=print) -> list:
     def val_loss(x: Tensor, y: Tensor) -> Tensor:
         with Tensor.no_grad(): return model.loss(x, y)
 
+    # val_loss runs plainly: it is called every eval_every steps, so a TinyJit would rarely get past its capture
+    if args.jit: train_step = TinyJit(train_step)
     warmup = min(args.warmup, max(args.steps // 10, 1))
     history, start = [], time.perf_counter()
     for step in range(args.steps + 1):
@@ -207,7 +214,7 @@ def main():
     model = GPT(Config())
     parameter_count = sum(p.numel() for p in state.get_parameters(model))
     print(f"{len(data):,} characters of standard-library source, vocabulary {len(VOCABULARY)}, {parameter_count:,} parameters, "
-                f"device {Device.DEFAULT}")
+                f"device {Device.DEFAULT}, {'TinyJit' if args.jit else 'no JIT'}")
     history = train(model, data, args)
     train_time = time.perf_counter() - start
     if args.save:

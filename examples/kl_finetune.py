@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from char_gpt import GPT, VOCABULARY, Config, Sampler, decode, encode, stdlib_text, train  # noqa: E402
-from minigrad import Device, Tensor  # noqa: E402
+from minigrad import Device, Tensor, TinyJit  # noqa: E402
 from minigrad.nn import optim, state  # noqa: E402
 
 IS_VOWEL = np.array([char in "aeiouAEIOU" for char in VOCABULARY])
@@ -63,6 +63,7 @@ def finetune(beta: float, reference: GPT, prompts_from, args) -> dict:
     optimizer = optim.Adam(state.get_parameters(policy), lr=args.lr)
     sampler, prompt_length = Sampler(policy), args.prompt_length
 
+    @TinyJit
     def update(sequences: Tensor, advantages: Tensor):
         inputs, generated = sequences[:, :-1], sequences[:, prompt_length:]
         logits = policy(inputs)[:, prompt_length - 1:, :]  # the positions that predict the generated tokens
@@ -147,7 +148,7 @@ def main():
         print(f"reference loaded from {args.load}")
     else:
         print(f"pretraining the reference for {args.pretrain_steps} steps (char_gpt.py --save FILE, then --load FILE, skips this)")
-        pretrain_args = argparse.Namespace(steps=args.pretrain_steps, batch_size=32, lr=3e-3, warmup=30, seed=args.seed,
+        pretrain_args = argparse.Namespace(steps=args.pretrain_steps, batch_size=32, lr=3e-3, warmup=30, jit=True, seed=args.seed,
                                            eval_every=max(args.pretrain_steps // 4, 1))
         train(reference, data, pretrain_args)
     for param in state.get_parameters(reference): param.requires_grad = False  # frozen

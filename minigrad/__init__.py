@@ -3,6 +3,7 @@ from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import GlobalCounters
 from minigrad.tensor import Tensor
+from minigrad.jit import TinyJit
 from minigrad import nn
 
-__all__ = ["Tensor", "dtypes", "Device", "GlobalCounters", "nn"]
+__all__ = ["Tensor", "dtypes", "Device", "GlobalCounters", "TinyJit", "nn"]

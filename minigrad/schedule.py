@@ -19,6 +19,7 @@ from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8
 schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
+capture = []  # while a TinyJit captures: a list that receives (runner, out base, input bases, args) per launch
 
 
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
@@ -155,6 +156,7 @@ def run_schedule(schedule):
     t0 = time.perf_counter()
     runner = Device[out.device].compile(kernel)
     out.mark_realized(runner([b.realized for b in inputs], args))
+    if capture: capture[-1].append((runner, out, inputs, args))
     if DEBUG >= 2: Device[out.device].synchronize()  # so that the time is the kernel's
     elapsed = time.perf_counter() - t0
     flops = sum(prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)

@@ -1,7 +1,7 @@
 """Tensor: the user API. Composite ops are built here from the primitives in function.py; autograd is a tape of
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
-import contextlib, functools, itertools, math, threading
+import contextlib, functools, itertools, math, threading, weakref
 from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
@@ -63,6 +63,11 @@ class Tensor:
   training = False
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
   _rng = np.random.default_rng()
+  # for TinyJit: every live tensor ever assigned (id -> tensor: the state a replay reads), how many tensors were assigned
+  # for the first time, and, while it captures, a list that receives (redraw, buffer) for each random draw
+  _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+  _first_assigns = 0
+  _jit_log: Optional[list] = None
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
     """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
@@ -177,8 +182,11 @@ class Tensor:
   @staticmethod
   def _random(draw, shape, dtype=dtypes.float32, device=None, requires_grad=False) -> Tensor:
     """Every random tensor comes from here: draw(rng, shape) runs on the host, so a seed gives the same numbers on
-    every device."""
-    return Tensor(draw(Tensor._rng, _shape(shape)), dtype=dtype, device=device, requires_grad=requires_grad)
+    every device, and a TinyJit replay draws anew."""
+    def make(): return Tensor(draw(Tensor._rng, _shape(shape)), dtype=dtype, device=device, requires_grad=requires_grad)
+    result = make()
+    if Tensor._jit_log is not None: Tensor._jit_log.append((lambda: make().lazydata, result.lazydata))
+    return result
 
   @staticmethod
   def rand(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.random(size), shape, **kwargs)
@@ -863,6 +871,8 @@ class Tensor:
     other = self._to_tensor(other)
     if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
     if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
+    if id(self) not in Tensor._assigned: Tensor._first_assigns += 1  # a TinyJit captured before may read its old value
+    Tensor._assigned[id(self)] = self
     self.lazydata = other.cast(self.dtype).lazydata
     return self
 

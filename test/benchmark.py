@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 import numpy as np
-from minigrad import Device, Tensor, nn
+from minigrad import Device, Tensor, TinyJit, nn
 from minigrad.nn import optim, state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
@@ -98,12 +98,12 @@ def mlp_nn_ratio(device="NUMPY", batch=128):
   return ours, reference
 
 
-# ---- Workloads: three small programs written as their authors write them, and the MLP above. Each is timed per
-# training step (ending with the loss read on the host) on NUMPY, beside the same program in PyTorch (CPU, eager) in
-# this process when torch is installed.
+# ---- Workloads: three small programs written as their authors write them, and the MLP above through TinyJit. Each is
+# timed per training step (ending with the loss read on the host) on NUMPY, without and with TinyJit, beside the same
+# program in PyTorch (CPU, eager) in this process when torch is installed.
 def per_step(step, warmup=3, repeats=3, number=5):
-  """Seconds per call of a training step: the fastest of `repeats` runs of `number` steps, after `warmup` steps (the
-  first steps build caches)."""
+  """Seconds per call of a training step: the fastest of `repeats` runs of `number` steps, after `warmup` steps (a
+  TinyJit needs two calls before it replays)."""
   for _ in range(warmup): step()
   return best_of(step, repeats=repeats, number=number)
 
@@ -149,10 +149,10 @@ class MoonsMLP:
 
 def moons_steps(torch):
   """micrograd's demo: all 100 points each step, the SVM hinge loss plus 1e-4 * L2, and p -= lr * p.grad with a
-  decaying lr."""
+  decaying lr. Under TinyJit the lr is a Tensor argument, since a Python number inside a jitted function is frozen."""
   x_np, y_np = make_moons()
-  plain = _moons_loop(minigrad_moons_step(), Tensor(x_np), Tensor(y_np), float)
-  if torch is None: return plain, None
+  plain, jitted = [_moons_loop(minigrad_moons_step(jit), Tensor(x_np), Tensor(y_np), Tensor if jit else float) for jit in (False, True)]
+  if torch is None: return plain, jitted, None
   torch.manual_seed(0)
   model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
 
@@ -165,10 +165,10 @@ def moons_steps(torch):
     with torch.no_grad():
       for p in model.parameters(): p -= learning_rate * p.grad
     return total_loss, accuracy
-  return plain, _moons_loop(torch_step, torch.tensor(x_np), torch.tensor(y_np), float)
+  return plain, jitted, _moons_loop(torch_step, torch.tensor(x_np), torch.tensor(y_np), float)
 
 
-def minigrad_moons_step():
+def minigrad_moons_step(jit):
   Tensor.manual_seed(0)
   model = MoonsMLP()
   params = state.get_parameters(model)
@@ -184,7 +184,7 @@ def minigrad_moons_step():
     with Tensor.no_grad():
       for p in params: p -= learning_rate * p.grad
     return total_loss, accuracy
-  return step
+  return TinyJit(step) if jit else step
 
 
 def _moons_loop(step, inputs, labels, as_lr):
@@ -233,18 +233,20 @@ class MakemoreMLP:
 def makemore_steps(torch, batch_size=32):
   """makemore's training loop for its MLP: random batches of 32 words, AdamW(lr=5e-4, betas=(0.9, 0.99), weight_decay=0.01)."""
   x_np, y_np, vocab_size = makemore_dataset(stdlib_words())
-  Tensor.manual_seed(0)
-  model = MakemoreMLP(vocab_size, x_np.shape[1])
-  optimizer = optim.AdamW(state.get_parameters(model), lr=5e-4, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.01)
+  steps = {}
+  for jit in (False, True):
+    Tensor.manual_seed(0)
+    model = MakemoreMLP(vocab_size, x_np.shape[1])
+    optimizer = optim.AdamW(state.get_parameters(model), lr=5e-4, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.01)
 
-  def step(x, y):
-    loss = model(x, y)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
-  plain = _batches_loop(step, x_np, y_np, batch_size, Tensor)
-  if torch is None: return plain, None
+    def step(x, y, model=model, optimizer=optimizer):
+      loss = model(x, y)
+      optimizer.zero_grad()
+      loss.backward()
+      optimizer.step()
+      return loss
+    steps[jit] = _batches_loop(TinyJit(step) if jit else step, x_np, y_np, batch_size, Tensor)
+  if torch is None: return steps[False], steps[True], None
   F = torch.nn.functional
 
   class TorchMakemoreMLP(torch.nn.Module):
@@ -263,16 +265,16 @@ def makemore_steps(torch, batch_size=32):
       logits = self.mlp(torch.cat(embs, -1))
       return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
   torch.manual_seed(0)
-  torch_model = TorchMakemoreMLP(vocab_size, x_np.shape[1])
-  torch_optimizer = torch.optim.AdamW(torch_model.parameters(), lr=5e-4, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.01)
+  model = TorchMakemoreMLP(vocab_size, x_np.shape[1])
+  optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.01)
 
   def torch_step(x, y):
-    loss = torch_model(x, y)
-    torch_model.zero_grad(set_to_none=True)
+    loss = model(x, y)
+    model.zero_grad(set_to_none=True)
     loss.backward()
-    torch_optimizer.step()
+    optimizer.step()
     return loss
-  return plain, _batches_loop(torch_step, x_np, y_np, batch_size, lambda a: torch.tensor(a, dtype=torch.long))
+  return steps[False], steps[True], _batches_loop(torch_step, x_np, y_np, batch_size, lambda a: torch.tensor(a, dtype=torch.long))
 
 
 def _batches_loop(step, x_np, y_np, batch_size, as_tensor):
@@ -290,30 +292,32 @@ def char_gpt_steps(torch, batch_size=32):
   data = char_gpt.encode(char_gpt.stdlib_text())
   config = char_gpt.Config()
   windows = lambda rng: rng.integers(0, len(data) - config.block_size - 1, batch_size)
-  Tensor.manual_seed(0)
-  model = char_gpt.GPT(config)
-  optimizer = optim.AdamW(state.get_parameters(model), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+  steps = {}
+  for jit in (False, True):
+    Tensor.manual_seed(0)
+    model = char_gpt.GPT(config)
+    optimizer = optim.AdamW(state.get_parameters(model), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
 
-  def step(x, y):
-    loss = model.loss(x, y)
-    optimizer.zero_grad()
+    def step(x, y, model=model, optimizer=optimizer):
+      loss = model.loss(x, y)
+      optimizer.zero_grad()
+      loss.backward()
+      optimizer.step()
+      return loss
+    steps[jit] = _windows_loop(TinyJit(step) if jit else step, data, config.block_size, windows, Tensor)
+  if torch is None: return steps[False], steps[True], None
+  torch.manual_seed(0)
+  model = torch_char_gpt(torch, config)
+  optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+
+  def torch_step(x, y):
+    logits = model(x)
+    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+    optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     return loss
-  plain = _windows_loop(step, data, config.block_size, windows, Tensor)
-  if torch is None: return plain, None
-  torch.manual_seed(0)
-  torch_model = torch_char_gpt(torch, config)
-  torch_optimizer = torch.optim.AdamW(torch_model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
-
-  def torch_step(x, y):
-    logits = torch_model(x)
-    loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
-    torch_optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch_optimizer.step()
-    return loss
-  return plain, _windows_loop(torch_step, data, config.block_size, windows, lambda a: torch.tensor(a, dtype=torch.long))
+  return steps[False], steps[True], _windows_loop(torch_step, data, config.block_size, windows, lambda a: torch.tensor(a, dtype=torch.long))
 
 
 def _windows_loop(step, data, block_size, windows, as_tensor):
@@ -361,31 +365,34 @@ def torch_char_gpt(torch, config):
 
 
 def mlp_steps(torch, batch=128):
-  """mlp_nn_ratio's step (nn.Linear + optim.SGD), the hand-written NumPy step, and PyTorch's."""
+  """mlp_nn_ratio's step (nn.Linear + optim.SGD) plain and under TinyJit, the hand-written NumPy step, and PyTorch's."""
   rng = np.random.default_rng(0)
   x, labels = rng.standard_normal((batch, 784)).astype(np.float32), rng.integers(0, 10, batch)
   arrays = [rng.uniform(-0.05, 0.05, s).astype(np.float32) for s in ((128, 784), (128,), (10, 128), (10,))]
-  l1, l2 = nn.Linear(784, 128), nn.Linear(128, 10)
-  optimizer = optim.SGD([l1.weight, l1.bias, l2.weight, l2.bias], lr=0.01)
-  images, targets = Tensor(x), Tensor(labels.astype(np.int32))
+  steps = []
+  for jit in (False, True):
+    l1, l2 = nn.Linear(784, 128), nn.Linear(128, 10)
+    optimizer = optim.SGD([l1.weight, l1.bias, l2.weight, l2.bias], lr=0.01)
 
-  def step():
-    loss = l2(l1(images).relu()).cross_entropy(targets)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
-  steps = [step, lambda: mlp_numpy_step(x, labels, *arrays, 0.01)]
+    def step(images, targets, l1=l1, l2=l2, optimizer=optimizer):
+      loss = l2(l1(images).relu()).cross_entropy(targets)
+      optimizer.zero_grad()
+      loss.backward()
+      optimizer.step()
+      return loss
+    step = TinyJit(step) if jit else step
+    steps.append(lambda step=step, images=Tensor(x), targets=Tensor(labels.astype(np.int32)): step(images, targets))
+  steps.append(lambda: mlp_numpy_step(x, labels, *arrays, 0.01))
   if torch is None: return steps
   tx, tlabels = torch.tensor(x), torch.tensor(labels)
   model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-  torch_optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+  optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
   def torch_step():
     loss = torch.nn.functional.cross_entropy(model(tx), tlabels)
-    torch_optimizer.zero_grad()
+    optimizer.zero_grad()
     loss.backward()
-    torch_optimizer.step()
+    optimizer.step()
   return steps + [torch_step]
 
 
@@ -394,17 +401,18 @@ def workload_rows():
   threads = f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}" + (f", torch threads {torch.get_num_threads()}" if torch else "")
   print(f"\nworkloads, seconds per training step on NUMPY ({threads}); "
         + ("PyTorch CPU eager in this process" if torch else "torch is not installed: no PyTorch column"))
-  plain_s, numpy_s, *torch_s = per_step_side_by_side(mlp_steps(torch), number=10)
+  plain_s, jit_s, numpy_s, *torch_s = per_step_side_by_side(mlp_steps(torch), number=10)
   print(f"MLP 784-128-10 train step, batch 128, nn.Linear + optim.SGD: {plain_s * 1e3:.2f} ms ({plain_s / numpy_s:.2f}x NumPy), "
-        f"hand-written NumPy {numpy_s * 1e3:.2f} ms" + (f", PyTorch CPU {torch_s[0] * 1e3:.2f} ms" if torch_s else ""))
-  print(f"{'program':<46} {'minigrad':>10} {'PyTorch':>10} {'minigrad/PyTorch':>17}")
+        f"TinyJit {jit_s * 1e3:.2f} ms ({jit_s / numpy_s:.2f}x NumPy), hand-written NumPy {numpy_s * 1e3:.2f} ms"
+        + (f", PyTorch CPU {torch_s[0] * 1e3:.2f} ms" if torch_s else ""))
+  print(f"{'program':<46} {'minigrad':>10} {'TinyJit':>10} {'PyTorch':>10} {'minigrad/PyTorch':>17} {'TinyJit/PyTorch':>16}")
   for name, make in (("micrograd moons MLP 2-16-16-1, 100 points", moons_steps),
                      ("makemore MLP (embedding, cat, tanh, AdamW), B=32", makemore_steps),
                      ("char transformer 2x(64, 4 heads), block 32, B=32", char_gpt_steps)):
     programs = [program for program in make(torch) if program is not None]
-    plain_s, *torch_s = per_step_side_by_side(programs)
-    row = f"{name:<46} {plain_s * 1e3:>8.2f}ms"
-    if torch_s: row += f" {torch_s[0] * 1e3:>8.2f}ms {plain_s / torch_s[0]:>16.2f}x"
+    plain_s, jit_s, *torch_s = per_step_side_by_side(programs)
+    row = f"{name:<46} {plain_s * 1e3:>8.2f}ms {jit_s * 1e3:>8.2f}ms"
+    if torch_s: row += f" {torch_s[0] * 1e3:>8.2f}ms {plain_s / torch_s[0]:>16.2f}x {jit_s / torch_s[0]:>15.2f}x"
     print(row, flush=True)
 
 
@@ -458,7 +466,7 @@ def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
     print(f"CL rows skipped: {error}")
     return
   cl, queue = backend.cl, backend.queue
-  print(f"CL device: {backend.device.name.strip()} (vector width {backend.shape.width}, {backend.shape.compute_units} compute units)")
+  print(f"CL device: {backend.device.name.strip()} ({'GPU' if backend.shape.gpu else 'CPU'}-shaped kernels)")
   reference = cl.Program(backend.context, REFERENCE_KERNELS).build(options=[f"-D N={n}"])
   hand_matmul_kernel, hand_chain_kernel = reference.matmul, reference.chain
   a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)

@@ -69,6 +69,15 @@ def test_char_gpt_validation_loss_falls(trained_char_gpt):
     assert "sample:" in result.stdout and weights.exists()
 
 
+def test_char_gpt_jit_trains_as_the_plain_step():
+    """TinyJit replays are bit-for-bit the plain step, so the printed losses agree to every digit."""
+    plain, jitted = [run_example("char_gpt", "--steps", "6", "--eval-every", "3", "--sample-chars", "0", flag)
+                     for flag in ("--no-jit", "--jit")]
+    assert plain.returncode == 0 and jitted.returncode == 0, plain.stderr + jitted.stderr
+    losses = [re.findall(r"val loss (\d+\.\d+)", result.stdout) for result in (plain, jitted)]
+    assert len(losses[0]) == 4 and losses[0] == losses[1], (plain.stdout, jitted.stdout)
+
+
 def test_kl_finetune_orders_kl_by_beta_and_estimators_agree(trained_char_gpt):
     """beta = 0 drifts furthest from the reference and beta = 1 stays nearest; k1 and k3, estimated from sampled
     tokens, agree with the exact KL (a sum over the vocabulary) within 4 standard errors."""

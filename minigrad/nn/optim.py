@@ -1,6 +1,6 @@
 """Optimisers with PyTorch's update rules. Their state is lazy Tensors, and each step realizes every updated
 parameter, gradient and state tensor together, in one schedule. What changes from step to step (the lr, Adam's bias
-corrections) enters the kernels as constants, which are kernel arguments: a compiled step is reused as they change."""
+corrections) is tensor data: a compiled step is reused as it changes, and a TinyJit replay of a step reads it."""
 from typing import List
 from minigrad.tensor import Tensor
 
@@ -15,7 +15,18 @@ class Optimizer:
       if not param.requires_grad: raise ValueError(f"can't optimize a tensor that does not require grad ({param}): it would never change")
     for name, value in {"lr": lr, **hyperparameters}.items():
       if not value >= 0: raise ValueError(f"invalid {name}: {value} (must be >= 0)")
+    self.device = self.params[0].device if self.params else None
     self.lr = lr
+
+  @property
+  def lr(self) -> float: return self._lr_value
+
+  @lr.setter
+  def lr(self, value):
+    """Setting lr (a schedule) assigns tensor data, which a TinyJit replay reads as state."""
+    self._lr_value = value
+    if not hasattr(self, "lr_tensor"): self.lr_tensor = Tensor(float(value), device=self.device)
+    self.lr_tensor.assign(Tensor(float(value), device=self.device))
 
   def zero_grad(self):
     """Forget the gradients accumulated so far."""
@@ -24,10 +35,14 @@ class Optimizer:
   def step(self):
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
     with Tensor.no_grad():
-      changed = [p.grad for p in self.params if p.grad is not None]
+      changed = self._advance() + [p.grad for p in self.params if p.grad is not None]
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
+
+  def _advance(self) -> List[Tensor]:
+    """Per-step bookkeeping before the parameters are updated; returns the tensors it changed."""
+    return []
 
   def _update(self, i: int, param: Tensor, grad: Tensor) -> List[Tensor]:
     """Assign the new value of params[i] (and of its state); return the tensors that changed."""
@@ -45,10 +60,10 @@ class SGD(Optimizer):
 
   def _update(self, i, param, grad):
     if self.weight_decay: grad = grad + self.weight_decay * param
-    if not self.momentum: return [param.assign(param - self.lr * grad)]
+    if not self.momentum: return [param.assign(param - self.lr_tensor * grad)]
     buf = self.buffers[i].assign(self.momentum * self.buffers[i] + grad)
     direction = grad + self.momentum * buf if self.nesterov else buf
-    return [param.assign(param - self.lr * direction), buf]
+    return [param.assign(param - self.lr_tensor * direction), buf]
 
 
 class AdamW(Optimizer):
@@ -61,17 +76,17 @@ class AdamW(Optimizer):
     if not (0 <= b1 < 1 and 0 <= b2 < 1): raise ValueError(f"invalid betas ({b1}, {b2}): each must be in [0, 1)")
     self.b1, self.b2, self.eps, self.weight_decay = b1, b2, eps, weight_decay
     self.m, self.v = [p.zeros_like() for p in self.params], [p.zeros_like() for p in self.params]
-    self.steps = 0
+    # the bias corrections 1 - b**t, kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
+    self.correction1, self.correction2 = Tensor(0.0, device=self.device), Tensor(0.0, device=self.device)
 
-  def step(self):
-    self.steps += 1  # the bias corrections 1 - b**t are computed in float64 here, then enter the kernels as constants
-    super().step()
+  def _advance(self):
+    return [c.assign(c * b + (1 - b)) for c, b in ((self.correction1, self.b1), (self.correction2, self.b2))]
 
   def _update(self, i, param, grad):
     m = self.m[i].assign(self.b1 * self.m[i] + (1 - self.b1) * grad)
     v = self.v[i].assign(self.b2 * self.v[i] + (1 - self.b2) * grad.square())
-    decayed = param * (1 - self.lr * self.weight_decay) if self.weight_decay else param
-    step = self.lr * (m / (1 - self.b1 ** self.steps)) / ((v / (1 - self.b2 ** self.steps)).sqrt() + self.eps)
+    decayed = param * (1 - self.lr_tensor * self.weight_decay) if self.weight_decay else param
+    step = self.lr_tensor * (m / self.correction1) / ((v / self.correction2).sqrt() + self.eps)
     return [param.assign(decayed - step), m, v]
 
 

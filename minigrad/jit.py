@@ -1,0 +1,93 @@
+"""TinyJit: run a function's captured kernels again on new inputs, without building, differentiating or scheduling
+its graph."""
+import functools
+from minigrad import schedule
+from minigrad.helpers import GlobalCounters, prod
+from minigrad.lazy import LazyBuffer
+from minigrad.tensor import Tensor
+
+
+class TinyJit:
+  """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
+  the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
+  bit for bit what the plain call computes. Arguments of a new shape start over (a plain call, then a capture).
+
+  Replayed: every kernel, on the new arguments' values; random draws (dropout masks), drawn anew on each call; tensors
+  changed with assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are
+  read at their current value and updated in place of the old. A tensor assigned for the first time outside the
+  function (a constant or weight never assigned before) makes the next call capture again, so it is never read stale.
+  Not replayed: Python side effects (prints, lists appended to), values read on the host inside the function
+  (.item(), .numpy()), Python numbers and non-Tensor arguments (frozen at capture), tensors made from host data inside
+  the function (their captured value stays), tensors assigned for the first time inside the capturing call (replays
+  update them, but read their captured value), the .grad attributes (they keep the captured step's gradients) and the
+  index checks of gathers (they run on the capture's indices only). Tensors returned by a replay hold new memory on
+  every call."""
+
+  def __init__(self, fn):
+    self.fn, self.key, self.calls, self.plan = fn, None, 0, None
+    functools.update_wrapper(self, fn)
+
+  def __call__(self, *args, **kwargs):
+    args, kwargs = tuple(map(_realized, args)), {name: _realized(value) for name, value in kwargs.items()}
+    inputs = [value for value in (*args, *kwargs.values()) if isinstance(value, Tensor)]
+    key = (tuple((t.shape, t.dtype, t.device) for t in inputs), Tensor._first_assigns)  # first assigns between calls too
+    if key != self.key: self.calls, self.plan = 0, None
+    self.calls += 1
+    if self.plan is not None: result = self._replay(inputs)
+    else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, inputs)
+    self.key = (key[0], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
+    return result
+
+  def _capture(self, args, kwargs, inputs):
+    held = {id(t): (t, t.lazydata) for t in Tensor._assigned.values()}  # state: tensors assigned before, as they are now
+    schedule.capture.append([])
+    Tensor._jit_log = log = []
+    try:
+      result = self.fn(*args, **kwargs)
+      outs = [t for t in (result if isinstance(result, (tuple, list)) else [result]) if isinstance(t, Tensor)]
+      changed = [t for t, old in held.values() if t.lazydata is not old]
+      for t in outs + changed: t.lazydata = t.lazydata.contiguous()
+      if outs + changed: Tensor.realize(*outs, *changed)
+    finally: launches, Tensor._jit_log = schedule.capture.pop(), None
+    # A replay maps each buffer of the captured call, known by its id, to the one that stands in for it: the new
+    # arguments, the current value of each state tensor, fresh draws and the outputs of its own launches. Any other
+    # buffer the kernels read (a constant, a weight never assigned) is fixed data, read as captured.
+    read = {id(b.realized): b.realized for _, _, in_bases, _ in launches for b in in_bases}
+    state = {id(buffer): t for t, old in held.values() if (buffer := _buffer_of(old)) is not None and id(buffer) in read}
+    steps = [(runner, [id(b.realized) for b in in_bases], id(out.realized), launch_args) for runner, out, in_bases, launch_args in launches]
+    input_ids = [id(t.lazydata.realized) for t in inputs]
+    made = {*input_ids, *state, *[id(draw.realized) for _, draw in log], *[out for _, _, out, _ in steps]}
+    fixed = {i: buffer for i, buffer in read.items() if i not in made}
+    self.plan = (input_ids, fixed, state, log, steps, [(t, id(t.lazydata.realized)) for t in changed], [(t, id(t.lazydata.realized)) for t in outs], result)
+    return result
+
+  def _replay(self, inputs):
+    input_ids, fixed, state, draws, steps, updates, outs, result = self.plan
+    with schedule.schedule_lock:
+      now = dict(fixed)  # id of a buffer of the captured call -> the buffer that stands in for it on this call
+      now.update(zip(input_ids, [t.lazydata.realized for t in inputs]))
+      now.update({i: _current_buffer(t) for i, t in state.items()})
+      now.update({id(made.realized): remake().realized for remake, made in draws})
+      for runner, reads, out, launch_args in steps: now[out] = runner([now[i] for i in reads], launch_args)
+      GlobalCounters.kernel_count += len(steps)
+    for t, i in updates: t.lazydata = LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)
+    fresh = {id(t): Tensor(LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)) for t, i in outs}
+    if isinstance(result, (tuple, list)): return type(result)(fresh.get(id(t), t) for t in result)
+    return fresh.get(id(result), result)
+
+
+def _buffer_of(lazydata):
+  """The realized buffer that holds lazydata's values in row-major order (its base, or a reshape of it), else None."""
+  base = lazydata.base
+  return base.realized if lazydata is base or (lazydata.st.contiguous and prod(lazydata.shape) == prod(base.shape)) else None
+
+
+def _current_buffer(t: Tensor):
+  """The buffer a state tensor holds now, realizing it first if it was changed lazily."""
+  if _buffer_of(t.lazydata) is None: t.lazydata = t.lazydata.contiguous()
+  return _buffer_of(t.lazydata.realize())
+
+
+def _realized(value):
+  """A Tensor argument as a realized, contiguous copy of its value (kernels read whole buffers from offset 0)."""
+  return Tensor(value.lazydata.contiguous()).realize() if isinstance(value, Tensor) else value

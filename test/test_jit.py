@@ -1,0 +1,119 @@
+"""SPEC "TinyJit": later calls replay the captured kernels, bit for bit what the plain call gives; optimiser steps
+train; randomness is drawn anew; a new input shape starts over; an lr set between calls is honoured."""
+import numpy as np
+import pytest
+from minigrad import GlobalCounters, Tensor, TinyJit, nn
+from minigrad.nn import optim
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((6, 8, 5)).astype(np.float32)
+Y = RNG.integers(0, 3, (6, 8)).astype(np.int32)
+
+
+def train(device, jit, make_optimizer, steps=6, schedule=False, dropout=0.0):
+    """Losses and final weights of a small MLP trained on the batches of X, plainly or through TinyJit."""
+    Tensor.manual_seed(1)
+    first, second = nn.Linear(5, 7), nn.Linear(7, 3)
+    for layer in (first, second):
+        layer.weight, layer.bias = (Tensor(p.numpy(), device=device, requires_grad=True) for p in (layer.weight, layer.bias))
+    params = [first.weight, first.bias, second.weight, second.bias]
+    opt = make_optimizer(params)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = second(first(x).relu().dropout(dropout)).cross_entropy(y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = TinyJit(step) if jit else step
+    losses = []
+    with Tensor.train():
+        for i in range(steps):
+            if schedule:
+                opt.lr = 0.1 / (1 + i)
+            losses.append(step(Tensor(X[i % 2], device=device), Tensor(Y[i % 2], device=device)).item())
+    return losses, [p.numpy() for p in params]
+
+
+OPTIMIZERS = {"SGD": lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "AdamW": lambda p: optim.AdamW(p, lr=0.05)}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_replayed_steps_are_bit_for_bit_the_plain_steps(device, name):
+    plain, jitted = train(device, False, OPTIMIZERS[name]), train(device, True, OPTIMIZERS[name])
+    assert plain[0] == jitted[0]
+    for a, b in zip(plain[1], jitted[1]):
+        np.testing.assert_array_equal(a, b)
+    assert plain[0][-2] < plain[0][0]  # and it trains (on two alternating batches)
+
+
+def test_an_lr_schedule_is_honoured_by_replays(device):
+    plain, jitted = (train(device, jit, OPTIMIZERS["AdamW"], schedule=True) for jit in (False, True))
+    fixed = train(device, True, OPTIMIZERS["AdamW"])
+    assert plain[0] == jitted[0] and plain[0] != fixed[0]
+
+
+def test_dropout_draws_a_fresh_mask_on_every_replay(device):
+    plain, jitted = (train(device, jit, OPTIMIZERS["SGD"], dropout=0.5) for jit in (False, True))
+    assert plain[0] == jitted[0]
+
+
+def test_replays_draw_new_random_numbers_each_call(device):
+    noise = TinyJit(lambda x: (x + Tensor.rand(4, device=device)).realize())
+    draws = [noise(Tensor.zeros(4, device=device).contiguous()).numpy() for _ in range(4)]
+    assert all(not np.array_equal(draws[i], draws[j]) for i in range(4) for j in range(i))
+
+
+def test_replays_run_the_captured_kernels_without_scheduling(device, monkeypatch):
+    double = TinyJit(lambda x: (x * 2 + 1).realize())
+    for value in (1.0, 2.0):
+        double(Tensor([value], device=device))
+    import minigrad.schedule as schedule
+    monkeypatch.setattr(schedule, "create_schedule", lambda outs: pytest.fail("a replay scheduled"))
+    GlobalCounters.reset()
+    assert double(Tensor([5.0], device=device)).numpy().tolist() == [11.0]
+    assert GlobalCounters.kernel_count == 1
+
+
+def test_a_new_input_shape_starts_over(device):
+    calls = []
+
+    def total(x):
+        calls.append(x.shape)
+        return x.sum().realize()
+    total = TinyJit(total)
+    results = [total(Tensor(np.full(n, 1.0, np.float32), device=device)).item() for n in (3, 3, 3, 5, 5, 5, 3)]
+    assert results == [3, 3, 3, 5, 5, 5, 3]
+    assert calls == [(3,), (3,), (5,), (5,), (3,)]  # plain call, capture, then replays that run no Python
+
+
+def test_returned_tensors_of_different_replays_do_not_share_memory(device):
+    double = TinyJit(lambda x: (x * 2).realize())
+    results = [double(Tensor([float(i)], device=device)) for i in range(5)]
+    assert [r.item() for r in results] == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def test_a_tensor_changed_after_the_capture_is_read_at_its_new_value(device):
+    norm = nn.LayerNorm(4)
+    total = TinyJit(lambda x: norm(x).sum().realize())
+    x = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4), device=device)
+    norm.weight, norm.bias = Tensor.ones(4, device=device), Tensor.zeros(4, device=device)  # constants, never assigned
+    for _ in range(3):
+        total(x)
+    with Tensor.no_grad():
+        norm.bias.assign(norm.bias + 1)
+    assert [round(total(x).item(), 4) for _ in range(3)] == [12.0] * 3
+
+
+def test_in_place_ops_on_temporaries_inside_do_not_stop_replays(device):
+    calls = []
+
+    def shifted(x):
+        calls.append(x.shape)
+        y = x * 2
+        y += 1
+        return y.realize()
+    shifted = TinyJit(shifted)
+    assert [shifted(Tensor([float(i)], device=device)).item() for i in range(5)] == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert len(calls) == 2  # a plain call and the capture; the rest are replays
