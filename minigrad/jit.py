@@ -10,15 +10,16 @@ from minigrad.tensor import Tensor
 class TinyJit:
   """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
   the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
-  bit for bit what the plain call computes. Arguments of a new shape start over (a plain call, then a capture).
+  bit for bit what the plain call computes. Tensor arguments of a new shape or dtype, other (non-Tensor) arguments of a
+  new value (by repr) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
 
   Replayed: every kernel, on the new arguments' values; random draws (dropout masks), drawn anew on each call; tensors
   changed with assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are
   read at their current value and updated in place of the old. A tensor assigned for the first time outside the
   function (a constant or weight never assigned before) makes the next call capture again, so it is never read stale.
   Not replayed: Python side effects (prints, lists appended to), values read on the host inside the function
-  (.item(), .numpy()), Python numbers and non-Tensor arguments (frozen at capture), tensors made from host data inside
-  the function (their captured value stays), tensors assigned for the first time inside the capturing call (replays
+  (.item(), .numpy()), Python numbers inside the function (frozen at capture), tensors made from host data inside
+  the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call (replays
   update them, but read their captured value), the .grad attributes (they keep the captured step's gradients) and the
   index checks of gathers (they run on the capture's indices only). Tensors returned by a replay hold new memory on
   every call."""
@@ -30,12 +31,14 @@ class TinyJit:
   def __call__(self, *args, **kwargs):
     args, kwargs = tuple(map(_realized, args)), {name: _realized(value) for name, value in kwargs.items()}
     inputs = [value for value in (*args, *kwargs.values()) if isinstance(value, Tensor)]
-    key = (tuple((t.shape, t.dtype, t.device) for t in inputs), Tensor._first_assigns)  # first assigns between calls too
+    # a replay needs the same input shapes, the same Python values (they are frozen in the kernels) and the same modes
+    others = [repr(value) for value in (*args, *kwargs.values()) if not isinstance(value, Tensor)]
+    key = (tuple((t.shape, t.dtype, t.device) for t in inputs), *others, Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
     if self.plan is not None: result = self._replay(inputs)
     else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, inputs)
-    self.key = (key[0], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
+    self.key = (*key[:-1], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
     return result
 
   def _capture(self, args, kwargs, inputs):

@@ -117,3 +117,15 @@ def test_in_place_ops_on_temporaries_inside_do_not_stop_replays(device):
     shifted = TinyJit(shifted)
     assert [shifted(Tensor([float(i)], device=device)).item() for i in range(5)] == [1.0, 3.0, 5.0, 7.0, 9.0]
     assert len(calls) == 2  # a plain call and the capture; the rest are replays
+
+
+def test_a_new_python_argument_or_mode_starts_over(device):
+    """Python values and Tensor.training are frozen in the captured kernels: a new one captures again instead of
+    replaying stale kernels."""
+    scaled = TinyJit(lambda x, factor: (x.dropout(0.5) * factor).realize())
+    x = Tensor.ones(64, device=device).contiguous().realize()
+    assert [scaled(x, factor).sum().item() for factor in (1.0, 1.0, 1.0, 3.0, 3.0, 3.0)][3:] == [192.0] * 3
+    with Tensor.train():
+        kept = [scaled(x, 1.0).numpy() for _ in range(3)]
+    assert all(set(np.unique(k)) <= {0.0, 2.0} and 0 < k.sum() < 128 for k in kept)
+    assert [scaled(x, 1.0).sum().item() for _ in range(3)] == [64.0] * 3  # out of training mode: no dropout again
