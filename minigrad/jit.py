@@ -18,11 +18,11 @@ class TinyJit:
   read at their current value and updated in place of the old. A tensor assigned for the first time outside the
   function (a constant or weight never assigned before) makes the next call capture again, so it is never read stale.
   Not replayed: Python side effects (prints, lists appended to), values read on the host inside the function
-  (.item(), .numpy()), Python numbers inside the function (frozen at capture), tensors made from host data inside
-  the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call (replays
-  update them, but read their captured value), the .grad attributes (they keep the captured step's gradients) and the
-  index checks of gathers (they run on the capture's indices only). Tensors returned by a replay hold new memory on
-  every call."""
+  (.item(), .numpy()), Python numbers computed inside the function (frozen at capture), tensors made from host data
+  inside the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead),
+  tensors assigned for the first time inside the capturing call (they keep the value the capture gave them), the
+  .grad attributes (they keep the captured step's gradients) and the index checks of gathers (they run on the
+  capture's indices only). Tensors returned by a replay hold new memory on every call."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
@@ -61,7 +61,8 @@ class TinyJit:
     input_ids = [id(t.lazydata.realized) for t in inputs]
     made = {*input_ids, *state, *[id(draw.realized) for _, draw in log], *[out for _, _, out, _ in steps]}
     fixed = {i: buffer for i, buffer in read.items() if i not in made}
-    self.plan = (input_ids, fixed, state, log, steps, [(t, id(t.lazydata.realized)) for t in changed], [(t, id(t.lazydata.realized)) for t in outs], result)
+    updates, fresh = [(t, id(t.lazydata.realized)) for t in changed], [(t, id(t.lazydata.realized)) for t in outs]
+    self.plan = (input_ids, fixed, state, log, steps, updates, fresh, result)
     return result
 
   def _replay(self, inputs):
