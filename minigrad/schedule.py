@@ -11,6 +11,7 @@ recomputed per element rather than stored (a broadcast bias's sigmoid). `contigu
 Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
 """
 import threading, time
+from collections import defaultdict
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
@@ -30,67 +31,55 @@ def _same_order(st, base):
   return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))
 
 
-def _inlinable(view, has_reduce, consumers, views, realize):
-  base = view.base  # read twice through different views, it would be computed twice (and nesting that doubles it again)
-  if base in realize or len(consumers[base]) > 1 or len(views[base]) > 1: return False
-  # with a reduce inside, only a read in row-major order joins its kernel; without, any read that repeats nothing
-  return _same_order(view.st, base) if has_reduce[base] else not view.st.expands
-
-
-def _choose_kernels(outs, order):
-  """Decide which of the unrealized bases in order (dependencies first) get a kernel (are realized); everything else
+def _choose_kernels(outs, order, consumers, views):
+  """Decide which of the bases in order (unrealized, dependencies first) get a kernel (are realized); everything else
   is inlined into its consumer. A walk from sources to consumers applies the rules, then one from consumers to sources
   (so each consumer's kernel is known) the two exceptions in the module docstring."""
-  consumers, views = {}, {}  # the distinct consumers and views of each base
-  for base in order:
-    for src in base.srcs:
-      consumers.setdefault(src.base, set()).add(base)
-      views.setdefault(src.base, set()).add(src)
   realize, has_reduce, cost = {b for b in outs if not _is_leaf(b)}, {}, {}
   for base in order:
     if base.op is UnaryOps.NOOP: realize.add(base)  # contiguous() asks for memory
     reduce_seen = isinstance(base.op, ReduceOps)
     for src in dict.fromkeys(base.srcs):
       if _is_leaf(src.base): continue
-      if not _inlinable(src, has_reduce, consumers, views, realize): realize.add(src.base)
-      elif has_reduce[src.base]:
-        if reduce_seen: realize.add(src.base)
-        reduce_seen = True
+      # read twice (by two consumers or through two views) it would be computed twice, and nesting doubles that again
+      shared = src.base in realize or len(consumers[src.base]) > 1 or len(views[src.base]) > 1
+      # with a reduce inside, only a read in row-major order joins this kernel; without, any read that repeats nothing
+      costly_read = not _same_order(src.st, src.base) if has_reduce[src.base] else src.st.expands
+      if shared or costly_read or (has_reduce[src.base] and reduce_seen): realize.add(src.base)  # one reduce per kernel
+      elif has_reduce[src.base]: reduce_seen = True
     has_reduce[base] = reduce_seen
     # the ops base costs when inlined: itself and the sources inlined into it (settled now: only consumers decide them)
     cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
   kernel_of = {}  # the two exceptions, consumers first: the kernel each base ends up in
   for base in reversed(order):
-    kernels = {kernel_of[c] for c in consumers.get(base, ())}
-    if base in realize and len(kernels) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
-      (view,) = views[base] if len(views[base]) == 1 else (None,)
-      shared_once = view is not None and not view.st.expands
-      cheap_broadcast = len(consumers[base]) == 1 and view is not None and cost[base] <= CHEAP_OPS and not has_reduce[next(iter(kernels))]
-      if shared_once or cheap_broadcast: realize.discard(base)
+    kernels = {kernel_of[c] for c in consumers[base]}
+    if base in realize and len(kernels) == 1 and len(views[base]) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
+      (view,) = views[base]
+      cheap_broadcast = len(consumers[base]) == 1 and cost[base] <= CHEAP_OPS and not has_reduce[next(iter(kernels))]
+      if not view.st.expands or cheap_broadcast: realize.discard(base)  # shared once, or a cheap broadcast
     kernel_of[base] = base if base in realize else kernels.pop()
   return realize
 
 
-def _lower(root, realize, position):
-  """The kernel computing root, the positions of its input bases, and its scalar arguments as (the position of the
-  constant's base that holds the value, or None, and the value). An iterative walk, so deep graphs don't hit Python's
-  recursion limit."""
+def _lower(root, realize):
+  """The launch computing root: its kernel, the bases it reads and the values of its scalar arguments (constants and
+  view offsets). An iterative walk, so deep graphs don't hit Python's recursion limit."""
   # each distinct step and input, in the order first met, to its index
   index_of, input_index, args, const_slots, memo = {}, {}, [], {}, {}
 
   def emit(kop): return index_of.setdefault(kop, len(index_of))
 
-  def new_arg(value, source=None):
-    args.append((source, value))
+  def new_arg(value):
+    args.append(value)
     return len(args) - 1
 
-  def const(value, dtype, st, source=None):
+  def const(value, dtype, st):
     key = (str(value), dtype)  # str tells -0.0 from 0.0 and lets nan equal itself
-    if key not in const_slots: const_slots[key] = new_arg(value, source)
+    if key not in const_slots: const_slots[key] = new_arg(value)
     return emit(KOp(KernelOps.CONST, (), ConstBuffer(const_slots[key], st), dtype, st.shape))
 
   def leaf(base, st):
-    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st, position[base])
+    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st)
     first = st.views[0]  # its offset becomes a kernel argument
     if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
     buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)
@@ -122,31 +111,31 @@ def _lower(root, realize, position):
       zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return Kernel(tuple(index_of)), tuple(position[b] for b in input_index), tuple(args)
+  return ScheduleItem(Kernel(tuple(index_of)), root, tuple(input_index), tuple(args))
 
 
 def _structure(outs):
-  """Every base reachable from outs, dependencies first (leaves too), and each base's position there."""
-  order, position, stack = [], {}, [(b, False) for b in outs]
+  """Every unrealized base that outs need, dependencies first (leaves are kernel inputs and arguments), and the distinct
+  consumers and views of each base."""
+  order, seen, consumers, views, stack = [], set(), defaultdict(set), defaultdict(set), [(b, False) for b in outs]
   while stack:
     base, children_done = stack.pop()
-    if children_done or (base not in position and _is_leaf(base)):
-      position[base] = len(order)
-      order.append(base)
-    elif base not in position:
-      position[base] = None  # on the stack
+    if children_done: order.append(base)
+    elif base not in seen and not _is_leaf(base):
+      seen.add(base)
       stack.append((base, True))
-      stack.extend((src.base, False) for src in base.srcs)
-  return order, position
+      for src in base.srcs:
+        consumers[src.base].add(base)
+        views[src.base].add(src)
+        stack.append((src.base, False))
+  return order, consumers, views
 
 
 def create_schedule(outs):
   """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
-  order, position = _structure(outs)
-  realize = _choose_kernels(outs, [b for b in order if not _is_leaf(b)])
-  plan = [(position[base], *_lower(base, realize, position)) for base in order if base in realize]
-  return [ScheduleItem(kernel, order[out], tuple(order[i] for i in inputs), tuple(value if i is None else order[i].arg for i, value in args))
-          for out, kernel, inputs, args in plan]
+  order, consumers, views = _structure(outs)
+  realize = _choose_kernels(outs, order, consumers, views)
+  return [_lower(base, realize) for base in order if base in realize]
 
 
 def run_schedule(schedule):
