@@ -1,12 +1,11 @@
 """Which backends exist, and the default one: DEVICE=CL in the environment makes OpenCL the default."""
-import functools, importlib
-from minigrad.helpers import getenv
+import functools, importlib, os
 
 BACKEND_MODULES = {"NUMPY": "minigrad.backend_numpy", "CL": "minigrad.backend_cl"}
 
 
 class _Device:
-  DEFAULT = getenv("DEVICE", "NUMPY").upper()
+  DEFAULT = os.getenv("DEVICE", "NUMPY").upper()
 
   def canonicalize(self, name):
     name = (name or self.DEFAULT).upper()

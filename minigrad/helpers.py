@@ -1,12 +1,11 @@
-"""Small shared utilities: environment flags, counters, products."""
+"""Small shared utilities: the DEBUG level, counters, products."""
 import functools, operator, os
 
 
 def prod(xs): return functools.reduce(operator.mul, xs, 1)
-def getenv(key, default=0): return type(default)(os.getenv(key, default))
 
 
-DEBUG = getenv("DEBUG")
+DEBUG = int(os.getenv("DEBUG", "0"))
 
 
 class GlobalCounters:
