@@ -547,12 +547,6 @@ class Tensor:
 
   def flip(self, axis) -> Tensor: return self._apply(F.Flip, axes=_axes(axis, self.ndim))
 
-  def _stride(self, dim, step) -> Tensor:
-    """Every step-th element along dim, as pad + reshape + shrink (all views)."""
-    size = self.shape[dim]
-    split = self._pad_along(dim, 0, -size % step).reshape(*self.shape[:dim], -(-size // step), step, *self.shape[dim + 1:])
-    return split[(slice(None),) * (dim + 1) + (0,)]
-
   def __getitem__(self, index) -> Tensor:
     """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
     differentiable; several broadcast together) and bool masks (they select their true positions, read on the host)."""
@@ -588,7 +582,7 @@ class Tensor:
       else: raise TypeError(f"cannot index a Tensor with {type(item).__name__}")
       dim += 1
     x = self.shrink(bounds).flip(flips)
-    for d, step in steps: x = x._stride(d, step)
+    for d, step in steps: x = x.transpose(d, -1)._windows(1, step, 1).squeeze(-1).transpose(d, -1)  # windows of one element
     x = x.reshape(*final_shape)
     if not gathers: return x
     # NumPy's rule: the gathered dims replace the advanced indices (tensors and ints) if they are adjacent, else go first
