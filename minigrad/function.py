@@ -176,20 +176,19 @@ class Expand(Function):
   def backward(self, grad): return grad.r(ReduceOps.SUM, self.expanded)
 
 
-class Pad(Function):
-  def forward(self, x, pads):
-    self.bounds = tuple((before, before + size) for (before, _), size in zip(pads, x.shape))
-    return x.pad(pads)
-
-  def backward(self, grad): return grad.shrink(self.bounds)
-
-
 class Shrink(Function):
+  """Keep the window [start, end) of each dim. A window may reach past the edges, which pads with zeros, so the
+  gradient is the window of grad that puts each element back where it came from: [-start, size - start)."""
   def forward(self, x, bounds):
-    self.pads = tuple((start, size - end) for (start, end), size in zip(bounds, x.shape))
+    self.inverse = tuple((-start, size - start) for (start, _), size in zip(bounds, x.shape))
     return x.shrink(bounds)
 
-  def backward(self, grad): return grad.pad(self.pads)
+  def backward(self, grad): return grad.shrink(self.inverse)
+
+
+class Pad(Shrink):
+  """(before, after) zeros on each dim: the window [-before, size + after)."""
+  def forward(self, x, pads): return super().forward(x, [(-before, size + after) for (before, after), size in zip(pads, x.shape)])
 
 
 class Flip(Function):
