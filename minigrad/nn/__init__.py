@@ -9,17 +9,18 @@ from minigrad.nn import optim, state  # noqa: F401 - so that nn.optim and nn.sta
 def _pair(value): return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _kaiming_uniform(*shape, fan_in):
-  """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): what PyTorch's default init gives Linear and Conv2d weights and biases."""
-  bound = 1 / math.sqrt(fan_in)
-  return Tensor.uniform(*shape, low=-bound, high=bound, requires_grad=True)
+def _weight_and_bias(out_features, *fan_in_shape, bias=True):
+  """A weight of shape (out_features, *fan_in_shape) and a bias of out_features (None without bias), both drawn from
+  U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = prod(fan_in_shape): PyTorch's default init for Linear and Conv2d."""
+  bound = 1 / math.sqrt(prod(fan_in_shape))
+  weight = Tensor.uniform(out_features, *fan_in_shape, low=-bound, high=bound, requires_grad=True)
+  return weight, Tensor.uniform(out_features, low=-bound, high=bound, requires_grad=True) if bias else None
 
 
 class Linear:
   """y = x @ weight.T + bias, with weight of shape (out_features, in_features)."""
   def __init__(self, in_features, out_features, bias=True):
-    self.weight = _kaiming_uniform(out_features, in_features, fan_in=in_features)
-    self.bias = _kaiming_uniform(out_features, fan_in=in_features) if bias else None
+    self.weight, self.bias = _weight_and_bias(out_features, in_features, bias=bias)
 
   def __call__(self, x: Tensor) -> Tensor: return x.linear(self.weight, self.bias)
 
@@ -31,9 +32,7 @@ class Conv2d:
     if in_channels % groups or out_channels % groups:
       raise ValueError(f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by groups ({groups})")
     self.kernel_size, self.stride, self.padding, self.dilation, self.groups = _pair(kernel_size), stride, padding, dilation, groups
-    fan_in = in_channels // groups * prod(self.kernel_size)
-    self.weight = _kaiming_uniform(out_channels, in_channels // groups, *self.kernel_size, fan_in=fan_in)
-    self.bias = _kaiming_uniform(out_channels, fan_in=fan_in) if bias else None
+    self.weight, self.bias = _weight_and_bias(out_channels, in_channels // groups, *self.kernel_size, bias=bias)
 
   def __call__(self, x: Tensor) -> Tensor: return x.conv2d(self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
