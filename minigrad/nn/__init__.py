@@ -49,8 +49,7 @@ class LayerNorm:
   """Normalise over the last dims (normalized_shape: an int or a tuple of trailing sizes), then scale by weight (ones)
   and shift by bias (zeros)."""
   def __init__(self, normalized_shape, eps=1e-5):
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    self.axes, self.eps = tuple(range(-len(shape), 0)), eps
-    self.weight, self.bias = Tensor.ones(*shape, requires_grad=True), Tensor.zeros(*shape, requires_grad=True)
+    self.weight, self.bias = Tensor.ones(normalized_shape, requires_grad=True), Tensor.zeros(normalized_shape, requires_grad=True)
+    self.axes, self.eps = tuple(range(-self.weight.ndim, 0)), eps  # Tensor.ones takes an int or a tuple of sizes
 
   def __call__(self, x: Tensor) -> Tensor: return x.layernorm(self.axes, self.eps) * self.weight + self.bias
