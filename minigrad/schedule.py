@@ -114,9 +114,10 @@ def _lower(root, realize):
   return ScheduleItem(Kernel(tuple(index_of)), root, tuple(input_index), tuple(args))
 
 
-def _structure(outs):
-  """Every unrealized base that outs need, dependencies first (leaves are kernel inputs and arguments), and the distinct
-  consumers and views of each base."""
+def create_schedule(outs):
+  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
+  # every unrealized base that outs need, dependencies first (leaves are kernel inputs and arguments), and the distinct
+  # consumers and views of each base
   order, seen, consumers, views, stack = [], set(), defaultdict(set), defaultdict(set), [(b, False) for b in outs]
   while stack:
     base, children_done = stack.pop()
@@ -128,12 +129,6 @@ def _structure(outs):
         consumers[src.base].add(base)
         views[src.base].add(src)
         stack.append((src.base, False))
-  return order, consumers, views
-
-
-def create_schedule(outs):
-  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
-  order, consumers, views = _structure(outs)
   realize = _choose_kernels(outs, order, consumers, views)
   return [_lower(base, realize) for base in order if base in realize]
 
