@@ -2,7 +2,7 @@
 its graph."""
 import functools
 from minigrad import schedule
-from minigrad.helpers import GlobalCounters, prod
+from minigrad.helpers import GlobalCounters
 from minigrad.lazy import LazyBuffer
 from minigrad.tensor import Tensor
 
@@ -82,8 +82,7 @@ class TinyJit:
 
 def _buffer_of(lazydata):
   """The realized buffer that holds lazydata's values in row-major order (its base, or a reshape of it), else None."""
-  base = lazydata.base
-  return base.realized if lazydata is base or (lazydata.st.contiguous and prod(lazydata.shape) == prod(base.shape)) else None
+  return lazydata.base.realized if schedule._same_order(lazydata.st, lazydata.base) else None
 
 
 def _current_buffer(t: Tensor):
