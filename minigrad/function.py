@@ -13,11 +13,11 @@ class Function:
 
 
 class _Pointwise(Function):
-  """One elementwise op, the subclass's `op`, on one input x or two (x, y); its backward reads them and the result ret.
-  A cast's target dtype is its op's argument."""
-  def forward(self, x, y=None, dtype=None):
-    self.x, self.y = x, y
-    self.ret = x.e(self.op, arg=dtype) if y is None else x.e(self.op, y)
+  """One elementwise op, the subclass's `op`, on its inputs: x, then y for a binary op (y and a third for where); its
+  backward reads x, y and the result ret. A cast's target dtype is its op's argument."""
+  def forward(self, x, *others, dtype=None):
+    self.x, self.y = x, others[0] if others else None
+    self.ret = x.e(self.op, *others, arg=dtype)
     return self.ret
 
 
@@ -120,14 +120,11 @@ class Equal(_Pointwise):
   differentiable = False
 
 
-class Where(Function):
-  def forward(self, condition, x, y):
-    self.condition = condition
-    return condition.e(TernaryOps.WHERE, x, y)
-
+class Where(_Pointwise):
+  op = TernaryOps.WHERE  # x is the condition: each gradient flows to the value that it picked
   def backward(self, grad):
     zero = grad.const_like(0)
-    return None, self.condition.e(TernaryOps.WHERE, grad, zero), self.condition.e(TernaryOps.WHERE, zero, grad)
+    return None, self.x.e(TernaryOps.WHERE, grad, zero), self.x.e(TernaryOps.WHERE, zero, grad)
 
 
 # ---- reduce (axes kept as size 1; Tensor drops them when keepdim=False)
