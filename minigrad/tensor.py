@@ -23,15 +23,8 @@ def _axes(axis, ndim) -> Tuple[int, ...]:
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 
 
-def _tensor_list(first, others) -> Tuple:
-  """The tensors of f(a, b), a.f(b) and f([a, b])."""
-  tensors = tuple(first) + others if isinstance(first, (list, tuple)) else (first,) + others
-  if not tensors: raise ValueError("expected at least one tensor")
-  return tensors
-
-
 def _flatten_args(shape) -> Tuple[int, ...]:
-  """Accept both f(2, 3) and f((2, 3))."""
+  """Accept both f(2, 3) and f((2, 3)) (and f(a, b) and f([a, b]) for tensors)."""
   return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
@@ -452,15 +445,14 @@ class Tensor:
     """log(sum(exp(x))) computed around the max, so large inputs don't overflow; all -inf gives -inf and a +inf +inf."""
     peak = self._peak(axis)
     peak = ((peak - peak) == 0).where(peak, 0)  # an infinite peak would turn x - peak into NaN
-    result = (self - peak).exp().sum(axis, keepdim=True).log() + peak
-    return result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in _axes(axis, self.ndim)])
+    return (self - peak).exp().sum(axis, keepdim).log() + (peak if keepdim else peak.squeeze(axis))
 
   @_takes_dim
   def prod(self, axis=None, keepdim=False) -> Tensor:
     """Product along axes by pairwise multiplication (log2(n) steps), so zeros and signs are exact."""
     axes = _axes(axis, self.ndim)
     kept = [i for i in range(self.ndim) if i not in axes]
-    x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], -1)
+    x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], self._count(axis))  # not -1: a kept dim may be 0
     x = x._pad_along(x.ndim - 1, 0, 2 ** math.ceil(math.log2(max(x.shape[-1], 1))) - x.shape[-1], value=1)  # ones up to a power of 2
     while x.shape[-1] > 1:
       pairs = x.reshape(*x.shape[:-1], x.shape[-1] // 2, 2)
@@ -608,16 +600,12 @@ class Tensor:
   def _gather(self, gathers, to_front) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
     one element of the gathered dims (flattened into one) by a one-hot product."""
-    dims = [d for d, _ in gathers]
-    indices = Tensor._broadcasted(*[self._index(idx, d) for d, idx in gathers])
-    flat = indices[0]
-    for d, idx in zip(dims[1:], indices[1:]): flat = flat * self.shape[d] + idx  # row-major over the gathered dims
-    rest = [self.shape[i] for i in range(self.ndim) if i not in dims]
-    table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).reshape(1, prod(self.shape[d] for d in dims), *rest)
-    hit = flat.reshape(-1, 1, *[1] * len(rest)) == table._positions(1)
-    result = table._pick(hit, 1).reshape(*flat.shape, *rest)
-    if to_front or dims[0] == 0: return result
-    return result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
+    dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0])
+    for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d)  # row-major over the gathered dims, broadcast
+    table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)
+    hit = flat.reshape(-1, 1, *[1] * (table.ndim - 2)) == table._positions(1)
+    result = table._pick(hit, 1).reshape(*flat.shape, *table.shape[2:])
+    return result if to_front else result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
 
   def gather(self, dim, index: Tensor) -> Tensor:
     """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (PyTorch's gather): index has self's ndim and sizes no
@@ -632,8 +620,9 @@ class Tensor:
   def cat(self, *others, dim=0) -> Tensor:
     """Join tensors along an existing dim: Tensor.cat(a, b), a.cat(b) or Tensor.cat([a, b]). One kernel: each piece is
     read through its padded view, so memory stays O(output)."""
-    tensors = _tensor_list(self, others)
-    if any(t.ndim == 0 for t in tensors): raise ValueError("zero-dimensional tensors cannot be concatenated: use stack")
+    tensors = _flatten_args((self,) + others)
+    if not tensors or any(t.ndim == 0 for t in tensors):
+      raise ValueError(f"cat needs at least one tensor, each of at least 1 dim (stack joins 0-d ones), got shapes {[t.shape for t in tensors]}")
     first, dim = tensors[0], _axes(dim, tensors[0].ndim)[0]
     if any(t.ndim != first.ndim or t.shape[:dim] + t.shape[dim + 1:] != first.shape[:dim] + first.shape[dim + 1:] for t in tensors):
       raise ValueError(f"cat along dim {dim} needs equal shapes elsewhere, got {[t.shape for t in tensors]}")
@@ -644,17 +633,16 @@ class Tensor:
 
   def stack(self, *others, dim=0) -> Tensor:
     """Join tensors along a new dim: Tensor.stack(a, b), a.stack(b) or Tensor.stack([a, b])."""
-    return Tensor.cat(*[t.unsqueeze(dim) for t in _tensor_list(self, others)], dim=dim)  # a negative dim counts in the result's dims
+    return Tensor.cat([t.unsqueeze(dim) for t in _flatten_args((self,) + others)], dim=dim)  # a negative dim counts in the result's dims
 
   def split(self, size, dim=0) -> List[Tensor]:
     """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
     dim = _axes(dim, self.ndim)[0]
-    if isinstance(size, int) and (size < 0 or size == 0 and self.shape[dim]):
-      raise ValueError(f"split size must be positive (0 only for an empty dim), got {size} for dim {dim} of {self.shape}")
-    n = self.shape[dim]
-    sizes = list(size) if isinstance(size, (list, tuple)) else [min(size, n - start) for start in range(0, n, max(size, 1))] or [0]
-    if sum(sizes) != self.shape[dim] or min(sizes) < 0:
-      raise ValueError(f"split sizes {sizes} must be non-negative and add up to {self.shape[dim]} (dim {dim} of {self.shape})")
+    total = self.shape[dim]
+    if isinstance(size, (list, tuple)): sizes = list(size)
+    else: sizes = [min(size, total - start) for start in range(0, max(total, 1), size)] if size > 0 else [size]  # [0] fits an empty dim
+    if sum(sizes) != total or min(sizes) < 0:
+      raise ValueError(f"split size {size} must be positive, or a list of non-negative sizes adding up to {total} (dim {dim} of {self.shape})")
     starts = itertools.accumulate([0] + sizes)
     return [self.shrink(tuple((s, s + n) if i == dim else (0, d) for i, d in enumerate(self.shape))) for s, n in zip(starts, sizes)]
 
@@ -841,17 +829,16 @@ class Tensor:
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
     axis = _axes(axis if dim is None else dim, self.ndim)[0]
     classes, (logits, dtype) = self.shape[axis], self._accumulating()  # float32 inside for half
-    counted = Tensor.full(self.shape[:axis] + self.shape[axis + 1:], True, device=self.device)  # the samples that count
+    samples = self.shape[:axis] + self.shape[axis + 1:]
+    if target.shape != (self.shape if target.dtype.is_float else samples):
+      raise ValueError(f"a {target.dtype} target of shape {target.shape} must be {self.shape} (probabilities) or {samples} (class indices)")
+    counted = Tensor.full(samples, True, device=self.device)  # the samples that count
     probs = target
     if not target.dtype.is_float:
-      if target.shape != counted.shape:
-        raise ValueError(f"class-index target of shape {target.shape} must be the logits' shape {self.shape} without axis {axis}")
       counted = target != ignore_index
       target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
                                                                f"(ignore_index={ignore_index})"), ignore=ignore_index)
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
-    elif target.shape != self.shape:
-      raise ValueError(f"probability target of shape {target.shape} must match logits of shape {self.shape}")
     probs, logp = probs.cast(logits.dtype), logits.log_softmax(axis)  # log space around the max, so nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
     zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
