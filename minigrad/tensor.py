@@ -69,10 +69,9 @@ class Tensor:
     else:
       if isinstance(data, Tensor): data = data.numpy()
       array = np.asarray(data)
-      if dtype is None:  # NumPy data keeps its dtype; Python floats become float32, ints int32, bools bool
-        keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
-        dtype = dtypes.from_np(array.dtype) if keeps_dtype else dtypes.float32
-      dtype = dtypes.of(dtype)
+      # without a dtype, NumPy data keeps its own; Python floats (and empty lists) become float32, ints int32, bools bool
+      keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
+      dtype = dtypes.of(dtype if dtype is not None else array.dtype if keeps_dtype else dtypes.float32)
       if dtype == dtypes.int32 and array.dtype.kind in "iuf":  # refused, not wrapped (NaN fails both comparisons)
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
         if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
@@ -781,9 +780,9 @@ class Tensor:
     repeated = self.unsqueeze(-2).expand(*lead, size, n).reshape(*lead, size * n).pad(no_pad + ((0, size * dilation),))
     return repeated.reshape(*lead, size, n + dilation)[..., :(out - 1) * stride + 1:stride].transpose(-1, -2)
 
-  def _windows2d(self, kernel, stride, dilation) -> Tensor:
-    """(..., H, W) -> (..., OH, OW, KH, KW)."""
-    (kh, kw), (sh, sw), (dh, dw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (kernel, stride, dilation)]
+  def _windows2d(self, kernel, stride=None, dilation=1) -> Tensor:
+    """(..., H, W) -> (..., OH, OW, KH, KW); stride defaults to the kernel's size, as pooling's does."""
+    (kh, kw), (sh, sw), (dh, dw) = [(v, v) if isinstance(v, int) else tuple(v) for v in (kernel, kernel if stride is None else stride, dilation)]
     x = self.transpose(-2, -1)._windows(kh, sh, dh).transpose(-3, -1)._windows(kw, sw, dw)  # (..., KH, OH, OW, KW)
     return x.permute(*range(x.ndim - 4), x.ndim - 3, x.ndim - 2, x.ndim - 4, x.ndim - 1)
 
@@ -804,11 +803,8 @@ class Tensor:
     out = grouped.sum((3, 6, 7)).reshape(n, out_channels, oh, ow)
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
-  def _pool(self, kernel_size, stride, reduce) -> Tensor:
-    return reduce(self._windows2d(kernel_size, kernel_size if stride is None else stride, 1), (-2, -1))
-
-  def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.max)
-  def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._pool(kernel_size, stride, Tensor.mean)
+  def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._windows2d(kernel_size, stride).max((-2, -1))
+  def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._windows2d(kernel_size, stride).mean((-2, -1))
 
   def scaled_dot_product_attention(self, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None, dropout_p=0.0,
                                    is_causal=False, scale=None) -> Tensor:
