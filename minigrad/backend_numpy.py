@@ -34,13 +34,12 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   dims, shape = range(a.ndim), a.shape
   out_shape = [1 if i in axes else size for i, size in enumerate(shape)]
   if a.size == 0: return np.zeros(out_shape, np.result_type(a, b))  # an empty sum is 0; an empty result is empty
-  varies_a = [st != 0 or size == 1 for size, st in zip(a.shape, a.strides)]
-  varies_b = [st != 0 or size == 1 for size, st in zip(b.shape, b.strides)]
+  varies = [(stride_a != 0 or size == 1, stride_b != 0 or size == 1) for size, stride_a, stride_b in zip(shape, a.strides, b.strides)]
   kept, inner = [i for i in dims if i not in axes], list(axes)
-  cols = [i for i in kept if varies_b[i] and not varies_a[i]]
-  rows = [i for i in kept if varies_a[i] and not varies_b[i]]
-  batch = [i for i in kept if varies_a[i] and varies_b[i]]
-  neither = [i for i in kept if not varies_a[i] and not varies_b[i]]
+  cols = [i for i in kept if varies[i] == (False, True)]  # (varies in a, varies in b)
+  rows = [i for i in kept if varies[i] == (True, False)]
+  batch = [i for i in kept if varies[i] == (True, True)]
+  neither = [i for i in kept if varies[i] == (False, False)]
   size = lambda group: int(np.prod([shape[i] for i in group], dtype=np.int64))
   only_rows = a[tuple(slice(0, 1) if i in cols + neither else slice(None) for i in dims)]  # drop the broadcast copies
   only_cols = b[tuple(slice(0, 1) if i in rows + neither else slice(None) for i in dims)]
