@@ -6,7 +6,6 @@ import os, warnings
 import numpy as np
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
-from minigrad.ops import KernelOps
 from minigrad.renderer_c import COMPUTE, OPENCL, Renderer, Shape
 
 INSTALL_HELP = ("install an OpenCL driver (on Debian/Ubuntu `apt-get install pocl-opencl-icd` for the CPU, or your GPU "
@@ -34,11 +33,6 @@ def find_context(cl):
   raise RuntimeError(f"no usable OpenCL device ({'; '.join(reasons) or 'no devices found'}): {INSTALL_HELP}")
 
 
-def device_shape(device):
-  """What kernel shapes are chosen from: the device's preferred float vector width (a power of two, at most 8) and cores."""
-  return Shape(min(8, 1 << (max(1, device.preferred_vector_width_float).bit_length() - 1)), device.max_compute_units)
-
-
 class CLBuffer:
   """Device memory that returns to its backend's free list (by size) when nothing holds it any more."""
   def __init__(self, backend, nbytes):
@@ -59,17 +53,16 @@ class Runner:
     functions = backend.build(program.source)
     self.launches = [(functions[name], global_size, local_size) for name, global_size, local_size in program.launches]
     self.scratch_bytes = program.scratch_bytes
-    buffers = 1 + len({op.arg.index for op in kernel.ops if op.op is KernelOps.LOAD})  # the output, then the inputs
     arg_types = [ARGUMENT_TYPES[program.index_type if dtype is None else COMPUTE[dtype.name]] for dtype in kernel.arg_dtypes()]
     for function, _, _ in self.launches:  # typed scalars are packed fast: untyped ones cost ~80 us a launch in pyopencl
-      function.set_scalar_arg_dtypes([None] * buffers + arg_types + [None] * bool(self.scratch_bytes))
+      function.set_scalar_arg_dtypes([None] * (function.num_args - len(arg_types)) + arg_types)  # buffers, then scalars
 
   def __call__(self, inputs, args):
     backend = self.backend
     out = CLBuffer(backend, self.out_bytes)
     if out.nbytes == 0: return out
-    scratch = CLBuffer(backend, self.scratch_bytes) if self.scratch_bytes else None
-    values = [out.mem, *[buffer.mem for buffer in inputs], *args] + ([scratch.mem] if scratch else [])
+    scratch = [CLBuffer(backend, self.scratch_bytes)] if self.scratch_bytes else []
+    values = [buffer.mem for buffer in (out, *inputs, *scratch)] + list(args)
     if DEBUG >= 3: print(f"{self.kernel.name} arguments {args}")
     for function, global_size, local_size in self.launches:
       function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
@@ -84,7 +77,8 @@ class Backend:
     except ImportError as error: raise RuntimeError(f"device CL needs pyopencl ({error}): {INSTALL_HELP}") from None
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
-    self.shape = device_shape(self.device)
+    # kernel shapes are chosen from the device's preferred float vector width (a power of two, at most 8) and cores
+    self.shape = Shape(min(8, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1)), self.device.max_compute_units)
     # source -> {function name: compiled function}; (Kernel, shape) -> Runner; bytes -> free buffers
     self.programs, self.runners, self.free = {}, {}, {}
 

@@ -47,7 +47,8 @@ class Shape(NamedTuple):
 
 class Program(NamedTuple):
   """The rendered source; its launches in order as (function name, global size, local size); the bytes of scratch
-  memory a reduce cut into parts passes between its two functions; and the C type of indices and offsets."""
+  memory a reduce cut into parts passes between its two functions; and the C type of indices and offsets. Every function
+  takes the output buffer, the input buffers, the scratch buffer if there is one, then the scalar arguments by slot."""
   source: str
   launches: Tuple[Tuple[str, tuple, tuple], ...]
   scratch_bytes: int
@@ -136,7 +137,8 @@ class Renderer:
     return lines, f"x{i}"
 
   def read(self, op, index, width=1):
-    """A leaf's value at buffer index `index` in its compute type (`width` consecutive ones as a vector)."""
+    """A leaf's value at buffer index `index` in its compute type (`width` consecutive ones as a vector). A VALID reads
+    1, which its masks turn to 0 outside."""
     if op.op is KernelOps.CONST: return f"arg{op.arg.slot}"
     if op.op is KernelOps.VALID: return "1"
     buffer = f"in{op.arg.index}"
@@ -144,35 +146,31 @@ class Renderer:
     else: value = self.dialect.half_load.format(buffer, index) if op.dtype == dtypes.float16 else f"{buffer}[{index}]"
     return convert("int", value, width) if op.dtype == dtypes.bool else value  # bools compute as int
 
-  def leaf(self, i, op, lin):
-    """(lines, scalar expression) reading a LOAD, CONST or VALID at linear index `lin`."""
-    st = tracker(op)
-    if op.op is not KernelOps.LOAD and not st.masked: return [], self.read(op, None)
+  def leaf(self, i, op, lin, width):
+    """Lines that set v{i} to a LOAD, CONST or VALID at linear index `lin`, or to `width` consecutive ones as a vector.
+    When those lie in one row of a single unmasked view, at stride 1 or 0, they are one vector load or one broadcast
+    value; otherwise each lane walks the views itself (the compiler folds what is fixed: a lane step within a row, an
+    element every lane reads)."""
+    st, ctype = tracker(op), vector_type(COMPUTE[op.dtype.name], width)
+    view = st.views[0]
+    if op.op is not KernelOps.LOAD and not st.masked: return [f"{ctype} v{i} = ({ctype})({self.read(op, None)});"]
+    in_one_row = width > 1 and self.aligned and len(st.views) == 1 and not view.mask and view.shape[-1] % width == 0
+    if width > 1 and not (op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1))):
+      return [f"{COMPUTE[op.dtype.name]} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *self.leaf(i, op, f"{lin} + lane", 1),
+              f"g{i}[lane] = v{i};", "}", f"{ctype} v{i} = vload{width}(0, g{i});"]
     lines, index = self.index(i, st, lin, self.offset(op))
-    if op.op is KernelOps.VALID: return lines, f"x{i}_ok"
-    return lines, f"(x{i}_ok ? {self.read(op, index)} : 0)" if st.masked else self.read(op, index)
-
-  def vector_leaf(self, i, op, base, width):
-    """Lines that set v{i} to `width` consecutive elements. When they lie in one row of a single unmasked view, at
-    stride 1 or 0, they are one vector load or one broadcast value; otherwise each lane walks the views itself (the
-    compiler folds what is fixed: a lane step within a row, an element every lane reads)."""
-    ctype, st = COMPUTE[op.dtype.name], tracker(op)
-    vector, view = f"{ctype}{width}", st.views[0]
-    if op.op is not KernelOps.LOAD and not st.masked: return [f"{vector} v{i} = ({vector})({self.read(op, None)});"]
-    in_one_row = self.aligned and op.op is KernelOps.LOAD and len(st.views) == 1 and not view.mask and view.shape[-1] % width == 0
-    if op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1)):
-      lines, index = self.index(i, st, base, self.offset(op))
-      if view.strides[-1] == 0 and not st.contiguous: return lines + [f"{vector} v{i} = ({vector})({self.read(op, index)});"]
-      return lines + [f"{vector} v{i} = {self.read(op, index, width)};"]
-    lane_lines, value = self.leaf(i, op, f"{base} + lane")
-    return [f"{ctype} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *lane_lines, f"g{i}[lane] = {value};", "}",
-            f"{vector} v{i} = vload{width}(0, g{i});"]
+    if st.masked: value = f"x{i}_ok ? {self.read(op, index)} : 0"  # (masked leaves are read one element at a time)
+    elif width > 1 and not st.contiguous and view.strides[-1] == 0: value = f"({ctype})({self.read(op, index)})"  # one element for every lane
+    else: value = self.read(op, index, width)
+    return lines + [f"{ctype} v{i} = {value};"]
 
   def expression(self, op, srcs, width):
     """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
     negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
-    if op.op is UnaryOps.CAST and op.dtype == dtypes.float16: return f"round_half{width if width > 1 else ''}({convert('float', srcs[0], width)})"
+    if op.op is UnaryOps.CAST and op.dtype == dtypes.float16:  # each lane rounds through the helper in prelude()
+      lanes = [f"{srcs[0]}.s{lane}" for lane in range(width)] if width > 1 else srcs
+      return f"({vector_type('float', width)})({', '.join(f'round_half((float)({lane}))' for lane in lanes)})"
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
     if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ) and srcs[0] == srcs[1] and (op.op is BinaryOps.CMPLT or not self.ops[op.srcs[0]].dtype.is_float):
       return f"({vector_type('int', width)})({int(op.op is BinaryOps.CMPEQ)})"  # known without a comparison compilers warn about
@@ -190,10 +188,7 @@ class Renderer:
     for i in ids:
       op = self.ops[i]
       self.names[i] = f"v{i}"
-      if op.op in LEAVES and width > 1: lines += self.vector_leaf(i, op, lin, width)
-      elif op.op in LEAVES:
-        leaf_lines, value = self.leaf(i, op, lin)
-        lines += leaf_lines + [f"{COMPUTE[op.dtype.name]} v{i} = {value};"]
+      if op.op in LEAVES: lines += self.leaf(i, op, lin, width)
       else: lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
     return lines
 
@@ -212,30 +207,26 @@ class Renderer:
     """The kernel's source and launches."""
     reduce = self.kernel.reduce
     matmul = matmul_axes(self.kernel) if reduce else None
-    if matmul: functions, scratch = [(self.kernel.name, *self.matmul(*matmul))], None
-    elif reduce: functions, scratch = self.reduce(reduce)
-    else: functions, scratch = [(self.kernel.name, *self.elementwise())], None
+    functions, scratch = self.matmul(*matmul) if matmul else self.reduce(reduce) if reduce else self.elementwise()
     dialect, inputs = self.dialect, sorted({op.arg.index: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
     params = [f"{dialect.buffer} {STORAGE[self.kernel.out.dtype.name]}* out"]
     params += [f"{dialect.buffer} const {STORAGE[dtype.name]}* restrict in{n}" for n, dtype in inputs]
-    params += [f"{self.int if dtype is None else COMPUTE[dtype.name]} arg{slot}" for slot, dtype in enumerate(self.kernel.arg_dtypes())]
     params += [f"{dialect.buffer} {scratch[0]}* scratch"] if scratch else []
+    params += [f"{self.int if dtype is None else COMPUTE[dtype.name]} arg{slot}" for slot, dtype in enumerate(self.kernel.arg_dtypes())]
     source = "".join(f"{dialect.kernel} {name}({', '.join(params)}) {{\n  " + "\n  ".join(body) + "\n}\n" for name, body, _, _ in functions)
     return Program(self.prelude(source) + source, tuple((name, g, l) for name, _, g, l in functions), scratch[1] if scratch else 0, self.int)
 
   def prelude(self, source):
-    """The helper functions `source` uses, and what enables double."""
-    lines = []
-    if "round_half(" in source:  # a cast to float16 rounds through half storage: the device may have no half arithmetic
-      lines += ["float round_half(float x) {", f"  ushort bits; {self.dialect.half_store.format('(half*)&bits', 0, 'x')}",
-                f"  return {self.dialect.half_load.format('(half*)&bits', 0)}; }}"]
-    if f"round_half{self.width}(" in source:
-      lines += [f"float{self.width} round_half{self.width}(float{self.width} x) {{ ushort bits[{self.width}];",
-                f"  vstore_half{self.width}(x, 0, (half*)bits); return vload_half{self.width}(0, (half*)bits); }}"]
-    return ("double" in source) * self.dialect.fp64 + "".join(line + "\n" for line in lines)
+    """What enables double, and the helper that rounds a float to float16 if `source` uses it: through half storage,
+    since the device may have no half arithmetic."""
+    fp64, bits = ("double" in source) * self.dialect.fp64, "(half*)&bits"
+    if "round_half(" not in source: return fp64
+    return fp64 + (f"float round_half(float x) {{ ushort bits; {self.dialect.half_store.format(bits, 0, 'x')} "
+                   f"return {self.dialect.half_load.format(bits, 0)}; }}\n")
 
   def elementwise(self):
-    """(lines, global size, local size): vectors of `width` outputs, then a scalar tail in work-item `vectors`."""
+    """(functions, scratch) as reduce() gives them, of one function: vectors of `width` outputs, then a scalar tail in
+    work-item `vectors`."""
     count, width = prod(self.kernel.out.shape), self.width
     vectors, everything = count // width, range(len(self.ops))
     local = self.group_size(vectors + 1)
@@ -244,7 +235,7 @@ class Renderer:
                           self.store("base", width), "}"]
     if count % width: lines += [f"if (gid == {vectors}) for ({self.int} lin = {vectors * width}; lin < {count}; lin++) {{",
                                 *self.nodes(everything, "lin", 1), self.store("lin", 1), "}"]
-    return lines, (ceil_div(vectors + 1, local) * local,), (local,)
+    return [(self.kernel.name, lines, (ceil_div(vectors + 1, local) * local,), (local,))], None
 
   def split_at_reduce(self, reduce):
     """(ids of the ops that feed the reduce, ids of the ops after it); names the reduce's value `total`."""
@@ -272,9 +263,7 @@ class Renderer:
       row_index = " + ".join(f"({'r' if d in axes else 'o'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
                              for d, s in enumerate(in_shape) if s != 1) or "0"
 
-    def element(w):
-      lines = self.nodes(inside, row_index, w) if w > 1 else [f"{self.int} lin = {row_index};", *self.nodes(inside, "lin", 1)]
-      return lines, self.names[reduce.srcs[0]]
+    def element(w): return self.nodes(inside, row_index, w), self.names[reduce.srcs[0]]
     finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
     if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, width, element, finish)], None
     store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]
@@ -302,10 +291,10 @@ class Renderer:
     return name, lines, (ceil_div(rows, local) * local,), (local,)
 
   def matmul(self, a, b, m, n, k):
-    """(lines, global size, local size) of a matmul. Each work-item accumulates a rows x (vectors * width) block of
-    the output in vector registers: per k, `vectors` vectors of b (along n) times each of `rows` scalars of a (along
-    m). Past the last row of a it reads the last row again, and those results are not stored. Then the ops after the
-    reduce run on each output of the block. Dims other than m, n and k are a batch, one per work-group along dim 2.
+    """(functions, scratch) as reduce() gives them, of one function: a matmul. Each work-item accumulates a rows x
+    (vectors * width) block of the output in vector registers: per k, `vectors` vectors of b (along n) times each of
+    `rows` scalars of a (along m). Past the last row of a it reads the last row again, and those results are not
+    stored. Then the ops after the reduce run on each output of the block. Dims other than m, n and k are a batch, one per work-group along dim 2.
     One work-item per work-group: on a CPU a group is a loop, not a lockstep."""
     reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
     shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
@@ -315,16 +304,15 @@ class Renderer:
     vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
     (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
 
-    def start(strides, origin):  # where the batch's slice of an operand (or of the output) starts
-      return " + ".join(origin + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
+    def start(strides, *origin):  # where the batch's slice of an operand (or of the output) starts; origin terms may be None
+      return " + ".join([term for term in origin if term] + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
 
     def b_vector(j):
       first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
       if vb.strides[n] == 1: return self.read(b, first, width)
       return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
-    origins = [[str(op.arg.st.views[0].offset)] + ([self.offset(op)] if self.offset(op) else []) for op in (a, b)]
-    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, origins[0])};",
-             f"{i_t} b0 = {start(vb.strides, origins[1])};", f"{i_t} out0 = {start(out_steps, ['0'])};",
+    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
+             f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};",
              f"{i_t} m0 = {self.ids(self.dialect.group_id, 0)} * {rows}, n0 = {self.ids(self.dialect.group_id, 1)} * {cols};",
              *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
              *[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
@@ -337,4 +325,4 @@ class Renderer:
     lines += [f"for (int e = 0; e < {rows * cols}; e++) {{", f"{i_t} row = m0 + e / {cols}, col = n0 + e % {cols};",
               f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = tile[e];",
               f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
-    return lines, (ceil_div(shape[m], rows), shape[n] // cols, prod(shape[d] for d in batch)), (1, 1, 1)
+    return [(self.kernel.name, lines, (ceil_div(shape[m], rows), shape[n] // cols, prod(shape[d] for d in batch)), (1, 1, 1))], None
