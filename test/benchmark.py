@@ -466,7 +466,7 @@ def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
     print(f"CL rows skipped: {error}")
     return
   cl, queue = backend.cl, backend.queue
-  print(f"CL device: {backend.device.name.strip()} ({'GPU' if backend.shape.gpu else 'CPU'}-shaped kernels)")
+  print(f"CL device: {backend.device.name.strip()} (vector width {backend.shape.width}, {backend.shape.compute_units} compute units)")
   reference = cl.Program(backend.context, REFERENCE_KERNELS).build(options=[f"-D N={n}"])
   hand_matmul_kernel, hand_chain_kernel = reference.matmul, reference.chain
   a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
