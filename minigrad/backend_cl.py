@@ -84,7 +84,7 @@ class Backend:
 
   def from_numpy(self, array):
     """A device buffer holding a copy of `array`."""
-    array = np.ascontiguousarray(array, dtypes.from_np(array.dtype).np)
+    array = np.ascontiguousarray(array, dtypes.of(array.dtype).np)
     buffer = CLBuffer(self, array.nbytes)
     if array.nbytes: self.cl.enqueue_copy(self.queue, buffer.mem, array, is_blocking=False)
     return buffer

@@ -32,9 +32,6 @@ class dtypes:
     raise TypeError(f"unsupported dtype {spec!r}: minigrad has bool, int32, float16, float32 and float64; give a minigrad dtype "
                     f"(dtypes.float32), a NumPy dtype (np.float32) or one of the names {', '.join(DTYPE_NAMES)}")
 
-  @staticmethod
-  def from_np(np_dtype) -> DType: return dtypes.of(np.dtype(np_dtype))  # an array's dtype, as dtypes.of reads it
-
   # the dtype two operands meet in: a float beats an integer or a bool, and of two floats (or two others) the wider wins
   @staticmethod
   def promote(a: DType, b: DType) -> DType: return max(a, b, key=lambda dtype: (dtype.is_float, dtype.itemsize))

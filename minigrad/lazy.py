@@ -35,7 +35,7 @@ class LazyBuffer:
   # ---- creation
   @staticmethod
   def from_numpy(array: np.ndarray, device) -> LazyBuffer:
-    return LazyBuffer.from_realized(Device[device].from_numpy(array), array.shape, dtypes.from_np(array.dtype), device)
+    return LazyBuffer.from_realized(Device[device].from_numpy(array), array.shape, dtypes.of(array.dtype), device)
 
   @staticmethod
   def from_realized(buffer, shape, dtype, device) -> LazyBuffer:
