@@ -262,6 +262,12 @@ def test_prod(device, axis, keepdim):
           device=device)
 
 
+def test_prod_beside_an_empty_dim(device):
+    for shape, axis in [((0, 3), 1), ((0, 3), 0), ((2, 0, 3), (0, 2))]:
+        out = Tensor.ones(*shape, device=device).prod(axis)
+        assert out.shape == np.ones(shape).prod(axis).shape and (out.numpy() == 1).all()
+
+
 @over_axes
 def test_logsumexp(device, axis, keepdim):
     check(lambda t: t.logsumexp(axis=axis, keepdim=keepdim), lambda x: logsumexp_ref(x, axis=axis, keepdims=keepdim),
