@@ -73,9 +73,8 @@ def save(state_dict: Dict[str, Tensor], path):
   try:
     with open(temporary_path, "xb") as file:
       file.write(len(text).to_bytes(8, "little") + text)
-      for tensor in state_dict.values():
-        array = tensor.numpy()
-        file.write(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1).data)
+      for key, tensor in state_dict.items():  # in the dtype the header names, little-endian as load reads it
+        file.write(np.ascontiguousarray(tensor.numpy(), dtype="<" + LOADABLE_DTYPES[header[key]["dtype"]]).reshape(-1).data)
       file.flush()
       os.fsync(file.fileno())  # the data must be on disk before the rename makes it the checkpoint
     os.replace(temporary_path, path)
