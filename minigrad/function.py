@@ -9,8 +9,6 @@ class Function:
   (a tuple for several inputs; None for an input that gets none). Tensor._apply makes one per use."""
   differentiable = True  # comparisons say False: their results carry no gradient
 
-  def __init__(self, *needs_input_grad): self.needs_input_grad = needs_input_grad
-
 
 class _Pointwise(Function):
   """One elementwise op, the subclass's `op`, on its inputs: x, then y for a binary op (y and a third for where); its

@@ -234,7 +234,7 @@ class Tensor:
   def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
     """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
     parents = (self,) + others
-    ctx = function_class(*[t.requires_grad for t in parents])
+    ctx = function_class()
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
     if function_class.differentiable and any(t.requires_grad for t in parents) and Tensor.grad_enabled():
       result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
