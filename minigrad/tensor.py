@@ -198,8 +198,8 @@ class Tensor:
   def randint(low, high=None, size=(), dtype=dtypes.int32, **kwargs) -> Tensor:
     """Integers uniform in [low, high), or in [0, low) without high; randint(high, size) works too, as in PyTorch."""
     if isinstance(high, (tuple, list)): high, size = None, high
-    low, high = (0, low) if high is None else (low, high)
-    return Tensor._random(lambda rng, shape: rng.integers(low, high, shape), (size,), dtype, **kwargs)  # NumPy refuses low >= high
+    # NumPy's integers reads a lone bound as [0, low), as PyTorch does, and refuses an empty range
+    return Tensor._random(lambda rng, shape: rng.integers(low, high, shape), (size,), dtype, **kwargs)
 
   def multinomial(self, num_samples=1, replacement=False) -> Tensor:
     """num_samples class indices drawn from each row of self's non-negative weights (int32, drawn on the host)."""
