@@ -31,9 +31,7 @@ def get_state_dict(obj, prefix="") -> Dict[str, Tensor]:
   elif isinstance(obj, dict): children = obj.items()
   elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)): children = vars(obj).items()
   else: return {}
-  state = {}
-  for key, child in children: state.update(get_state_dict(child, f"{prefix}{key}."))
-  return state
+  return {name: tensor for key, child in children for name, tensor in get_state_dict(child, f"{prefix}{key}.").items()}
 
 
 def get_parameters(obj) -> List[Tensor]:
