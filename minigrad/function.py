@@ -127,19 +127,18 @@ class Where(_Pointwise):
 
 # ---- reduce (axes kept as size 1; Tensor drops them when keepdim=False)
 class Sum(Function):
-  def forward(self, x, axes):
-    self.input_shape = x.shape
-    return x.r(ReduceOps.SUM, axes)
-
-  def backward(self, grad): return grad.expand(self.input_shape)
-
-
-class Max(Function):
+  """The reduce `op` (a subclass's own) of x over axes; a backward may read x, the axes and the result ret."""
+  op = ReduceOps.SUM
   def forward(self, x, axes):
     self.x, self.axes = x, axes
-    self.ret = x.r(ReduceOps.MAX, axes)
+    self.ret = x.r(self.op, axes)
     return self.ret
 
+  def backward(self, grad): return grad.expand(self.x.shape)
+
+
+class Max(Sum):
+  op = ReduceOps.MAX
   def backward(self, grad):  # split evenly between the elements that tie for the max
     is_max = self.x.e(BinaryOps.CMPEQ, self.ret.expand(self.x.shape)).e(UnaryOps.CAST, arg=grad.dtype)
     count = is_max.r(ReduceOps.SUM, self.axes)
