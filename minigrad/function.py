@@ -101,10 +101,9 @@ class Div(_Pointwise):
 
 class Maximum(_Pointwise):
   op = BinaryOps.MAX
-  def backward(self, grad):  # ties split the gradient in half
-    share_x = self.y.e(BinaryOps.CMPLT, self.x).e(TernaryOps.WHERE, grad.const_like(1),
-                                                   self.x.e(BinaryOps.CMPEQ, self.y).e(TernaryOps.WHERE, grad.const_like(0.5), grad.const_like(0)))
-    grad_x = grad.e(BinaryOps.MUL, share_x)
+  def backward(self, grad):  # x's share is 1 where it is the larger, 0 where y is: ties split the gradient in half
+    larger = self.y.e(BinaryOps.CMPLT, self.x).e(UnaryOps.CAST, arg=grad.dtype)
+    grad_x = grad.e(BinaryOps.MUL, self.x.e(BinaryOps.CMPEQ, self.y).e(TernaryOps.WHERE, grad.const_like(0.5), larger))
     return grad_x, grad.e(BinaryOps.SUB, grad_x)
 
 
