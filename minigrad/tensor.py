@@ -240,7 +240,14 @@ class Tensor:
       result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
     return result
 
-  def _toposort(self) -> List[Tensor]:
+  def backward(self, gradient: Optional[Tensor] = None) -> Tensor:
+    """Accumulate d(self)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient` (its upstream gradient)."""
+    if gradient is None:
+      if self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}")
+      gradient = Tensor.ones(*self.shape, dtype=self.dtype, device=self.device)
+    if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
+    if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
+    # the graph's nodes in topological order, by an iterative depth-first walk (a recursive one overflows on deep graphs)
     order, visited, stack = [], set(), [(self, False)]
     while stack:
       node, children_done = stack.pop()
@@ -249,17 +256,8 @@ class Tensor:
       visited.add(node)
       stack.append((node, True))
       stack.extend((parent, False) for parent in node._ctx.parents)
-    return order
-
-  def backward(self, gradient: Optional[Tensor] = None) -> Tensor:
-    """Accumulate d(self)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient` (its upstream gradient)."""
-    if gradient is None:
-      if self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}")
-      gradient = Tensor.ones(*self.shape, dtype=self.dtype, device=self.device)
-    if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
-    if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
     grads = {self: gradient.cast(self.dtype).lazydata}
-    for node in reversed(self._toposort()):
+    for node in reversed(order):
       if node not in grads: continue
       parent_grads = node._ctx.backward(grads.pop(node))
       if not isinstance(parent_grads, tuple): parent_grads = (parent_grads,)
