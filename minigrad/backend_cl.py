@@ -4,7 +4,6 @@ queued without waiting.
 """
 import os, warnings
 import numpy as np
-from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
 from minigrad.renderer_c import COMPUTE, OPENCL, Renderer, Shape
 
@@ -83,8 +82,9 @@ class Backend:
     self.programs, self.runners, self.free = {}, {}, {}
 
   def from_numpy(self, array):
-    """A device buffer holding a copy of `array`."""
-    array = np.ascontiguousarray(array, dtypes.of(array.dtype).np)
+    """A device buffer holding a copy of `array` (already in a minigrad dtype's NumPy type, as LazyBuffer.from_numpy
+    gets it)."""
+    array = np.ascontiguousarray(array)
     buffer = CLBuffer(self, array.nbytes)
     if array.nbytes: self.cl.enqueue_copy(self.queue, buffer.mem, array, is_blocking=False)
     return buffer
