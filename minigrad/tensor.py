@@ -163,10 +163,9 @@ class Tensor:
 
   @staticmethod
   def arange(start, stop=None, step=1, dtype=None, **kwargs) -> Tensor:
-    if stop is None: start, stop = 0, start
     if step == 0: raise ValueError("arange needs a nonzero step")
-    if dtype is None: dtype = dtypes.int32 if all(isinstance(v, int) for v in (start, stop, step)) else dtypes.float32
-    return Tensor(np.arange(start, stop, step), dtype=dtype, **kwargs)
+    if dtype is None: dtype = dtypes.int32 if all(isinstance(v, int) for v in (start, stop, step) if v is not None) else dtypes.float32
+    return Tensor(np.arange(start, stop, step), dtype=dtype, **kwargs)  # NumPy reads a lone bound as stop, as PyTorch does
 
   @staticmethod
   def eye(n, dtype=dtypes.float32, **kwargs) -> Tensor: return Tensor(np.eye(n), dtype=dtype, **kwargs)
