@@ -64,25 +64,21 @@ def _choose_kernels(outs, order, consumers, views):
 def _lower(root, realize):
   """The launch computing root: its kernel, the bases it reads and the values of its scalar arguments (constants and
   view offsets). An iterative walk, so deep graphs don't hit Python's recursion limit."""
-  # each distinct step and input, in the order first met, to its index
-  index_of, input_index, args, const_slots, memo = {}, {}, [], {}, {}
+  # each distinct step and input, in the order first met, to its index; each distinct argument to (its slot, its value)
+  index_of, input_index, arg_slots, memo = {}, {}, {}, {}
 
   def emit(kop): return index_of.setdefault(kop, len(index_of))
 
-  def new_arg(value):
-    args.append(value)
-    return len(args) - 1
+  def slot(key, value): return arg_slots.setdefault(key, (len(arg_slots), value))[0]
 
-  def const(value, dtype, st):
-    key = (str(value), dtype)  # str tells -0.0 from 0.0 and lets nan equal itself
-    if key not in const_slots: const_slots[key] = new_arg(value)
-    return emit(KOp(KernelOps.CONST, (), ConstBuffer(const_slots[key], st), dtype, st.shape))
+  def const(value, dtype, st):  # equal constants share a slot: str tells -0.0 from 0.0 and lets nan equal itself
+    return emit(KOp(KernelOps.CONST, (), ConstBuffer(slot((str(value), dtype), value), st), dtype, st.shape))
 
   def leaf(base, st):
     if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st)
-    first = st.views[0]  # its offset becomes a kernel argument
+    first = st.views[0]  # its offset becomes a kernel argument of its own (a fresh key matches no other)
     if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
-    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)
+    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset) if first.offset else None)
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
   stack = [((root, None), False)]
@@ -111,7 +107,7 @@ def _lower(root, realize):
       zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return ScheduleItem(Kernel(tuple(index_of)), root, tuple(input_index), tuple(args))
+  return ScheduleItem(Kernel(tuple(index_of)), root, tuple(input_index), tuple(value for _, value in arg_slots.values()))
 
 
 def create_schedule(outs):

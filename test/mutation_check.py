@@ -54,12 +54,12 @@ CURATED = [
         "if st.masked:  # computed through padding", "if False:  # computed through padding"),
     ("schedule: same order ignores the size", "minigrad/schedule.py",
         "return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))", "return st is base.st or st.contiguous"),
-    ("schedule: offset argument dropped", "minigrad/schedule.py", "new_arg(first.offset) if first.offset else None)", "None)"),
+    ("schedule: offset argument dropped", "minigrad/schedule.py", "slot(object(), first.offset) if first.offset else None)", "None)"),
     ("schedule: offsets stay in the kernel", "minigrad/schedule.py",
         "    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])\n"
-        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, new_arg(first.offset) if first.offset else None)",
+        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset) if first.offset else None)",
         "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, None)"),
-    ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "key = (str(value), dtype)", "key = dtype"),
+    ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "slot((str(value), dtype), value)", "slot(dtype, value)"),
     ("schedule: reduce flops counted per output", "minigrad/schedule.py",
         "prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)", "prod(op.shape)"),
     # shapetracker.py: masks, bounds and strides
@@ -90,7 +90,7 @@ CURATED = [
     # function.py: derivatives
     ("function: maximum ties give all to x", "minigrad/function.py", "WHERE, grad.const_like(0.5)", "WHERE, grad.const_like(1.0)"),
     ("function: maximum compares the wrong way", "minigrad/function.py",
-        "share_x = self.y.e(BinaryOps.CMPLT, self.x)", "share_x = self.x.e(BinaryOps.CMPLT, self.y)"),
+        "larger = self.y.e(BinaryOps.CMPLT, self.x)", "larger = self.x.e(BinaryOps.CMPLT, self.y)"),
     ("function: max gradient not split between ties", "minigrad/function.py",
         "return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, count).expand(self.x.shape))",
         "return is_max.e(BinaryOps.MUL, grad.expand(self.x.shape))"),
