@@ -513,6 +513,13 @@ def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     print(f"{row}: {ours * 1e3:.2f} ms, torch CPU ({os.cpu_count()} threads) {reference_time * 1e3:.2f} ms, ratio {ours / reference_time:.2f}x")
 
+  previous, Device.DEFAULT = Device.DEFAULT, "CL"  # mlp_steps makes its layers and batch on the default device
+  plain, jitted, by_hand = mlp_steps(None)[:3]
+  Device.DEFAULT = previous
+  plain_s, jit_s, numpy_s = per_step_side_by_side([cl_synchronized(plain), cl_synchronized(jitted), by_hand], number=10)
+  print(f"CL MLP 784-128-10 train step, batch 128, nn.Linear + optim.SGD: {plain_s * 1e3:.2f} ms ({plain_s / numpy_s:.2f}x "
+        f"hand-written NumPy), TinyJit {jit_s * 1e3:.2f} ms ({jit_s / numpy_s:.2f}x), hand-written NumPy {numpy_s * 1e3:.2f} ms")
+
   y = Tensor(np.ones((4, 4), np.float32), device="CL").realize()
   ours = best_of(cl_synchronized(lambda: [((y * 2 + 1) * y).realize() for _ in range(200)])) / 200
   print(f"CL tiny graph build+realize: {ours * 1e6:.1f} us")
