@@ -361,10 +361,12 @@ class Tensor:
     return result if max is None else (result > max).where(max, result)
 
   def where(self, x, y) -> Tensor:
-    """Elementwise `x if self else y`, broadcasting all three."""
-    x, y = (x if isinstance(x, Tensor) else self._to_tensor(x).cast(y.dtype) if isinstance(y, Tensor) else self._to_tensor(x),
-            y if isinstance(y, Tensor) else self._to_tensor(y).cast(x.dtype) if isinstance(x, Tensor) else self._to_tensor(y))
-    condition, x, y = self.cast(dtypes.bool)._broadcasted(x, y)  # bool promotes to any dtype, so x and y meet in theirs
+    """Elementwise `x if self else y`, broadcasting all three. A Python scalar meets the other operand's dtype as in
+    PyTorch's type promotion (where(c, 0.5, int_tensor) is float32, where(c, 2, half_tensor) float16)."""
+    condition = self.cast(dtypes.bool)
+    x = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else condition)._to_tensor(x)  # as in y + x
+    y = y if isinstance(y, Tensor) else x._to_tensor(y)
+    condition, x, y = condition._broadcasted(x, y)  # bool promotes to any dtype, so x and y meet in theirs
     return condition.cast(dtypes.bool)._apply(F.Where, x, y)
 
   def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
@@ -516,7 +518,7 @@ class Tensor:
     padded = self._apply(F.Pad, pads=pads)
     if value == 0: return padded
     inside = Tensor.ones(*self.shape, dtype=dtypes.bool, device=self.device)._apply(F.Pad, pads=pads)
-    return inside.where(padded, value)
+    return inside.where(padded, value).cast(self.dtype)
 
   def shrink(self, bounds) -> Tensor:
     """Keep [start, end) along each dim: a view, no copy."""
@@ -681,11 +683,11 @@ class Tensor:
   def tril(self, diagonal=0) -> Tensor:
     """Zero the elements above the diagonal-th diagonal of the last two dims."""
     if self.ndim < 2: raise ValueError(f"tril and triu need at least 2 dims, got shape {self.shape}")
-    return (self._positions(self.ndim - 2) + diagonal >= self._positions(self.ndim - 1)).where(self, 0)
+    return (self._positions(self.ndim - 2) + diagonal >= self._positions(self.ndim - 1)).where(self, self.zeros_like())
 
   def triu(self, diagonal=0) -> Tensor:
     """Zero the elements below the diagonal-th diagonal: those that tril(diagonal - 1) keeps."""
-    return self.full_like(True, dtype=dtypes.bool).tril(diagonal - 1).where(0, self)
+    return self.full_like(True, dtype=dtypes.bool).tril(diagonal - 1).where(self.zeros_like(), self)
 
   def masked_fill(self, mask: Tensor, value) -> Tensor:
     """value where the bool mask (broadcast against self) is True, else self; the result keeps self's dtype."""

@@ -226,6 +226,19 @@ def test_where(device):
           rand(3, 4, seed=1), rand(3, 1, seed=2), device=device)
 
 
+@pytest.mark.parametrize("x,y,dtype,expected", [
+    (0.5, Tensor([1, 2]), "float32", [0.5, 2.0]),             # a float scalar with an int tensor is float32, as in PyTorch
+    (Tensor([1, 2]), 2.5, "float32", [1.0, 2.5]),
+    (3, Tensor([1.0, 2.0]).half(), "float16", [3.0, 2.0]),    # an int scalar takes the float tensor's dtype
+    (True, Tensor([1, 2]), "int32", [1, 2]),
+    (Tensor([True, True]), False, "bool", [True, False]),
+    (1, 2.5, "float32", [1.0, 2.5]), (1, 2, "int32", [1, 2])], ids=str)
+def test_where_promotes_python_scalars_as_pytorch(device, x, y, dtype, expected):
+    x, y = [v.to(device) if isinstance(v, Tensor) else v for v in (x, y)]
+    result = Tensor([True, False], device=device).where(x, y)
+    assert result.dtype == dtypes.of(dtype) and result.numpy().tolist() == expected
+
+
 # ---- reductions ----
 
 REDUCE_AXES = [(None, False), (None, True), (0, False), (1, True), (-1, False), (-2, True), ((0, 2), False),
