@@ -22,7 +22,7 @@ class TinyJit:
   inside the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead),
   tensors assigned for the first time inside the capturing call (they keep the value the capture gave them), the
   .grad attributes (they keep the captured step's gradients) and the index checks of gathers (they run on the
-  capture's indices only). Tensors returned by a replay hold new memory on every call."""
+  capture's indices only). A Tensor returned alone or in a tuple, list or dict holds new memory on every replay."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
@@ -42,12 +42,16 @@ class TinyJit:
     return result
 
   def _capture(self, args, kwargs, inputs):
-    held = {id(t): (t, t.lazydata) for t in Tensor._assigned.values()}  # state: tensors assigned before, as they are now
+    held = list(Tensor._assigned.values())  # state: the tensors assigned before, each computed into a buffer of its own
+    for t in held: t.lazydata = t.lazydata.contiguous()
+    if held: Tensor.realize(*held)
+    held = {id(t): (t, t.lazydata) for t in held}
     schedule.capture.append([])
     Tensor._jit_log = log = []
     try:
       result = self.fn(*args, **kwargs)
-      outs = [t for t in (result if isinstance(result, (tuple, list)) else [result]) if isinstance(t, Tensor)]
+      items = result.values() if isinstance(result, dict) else result if isinstance(result, (tuple, list)) else [result]
+      outs = [t for t in items if isinstance(t, Tensor)]
       changed = [t for t, old in held.values() if t.lazydata is not old]
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()
       if outs + changed: Tensor.realize(*outs, *changed)
@@ -56,7 +60,7 @@ class TinyJit:
     # arguments, the current value of each state tensor, fresh draws and the outputs of its own launches. Any other
     # buffer the kernels read (a constant, a weight never assigned) is fixed data, read as captured.
     read = {id(b.realized): b.realized for _, _, in_bases, _ in launches for b in in_bases}
-    state = {id(buffer): t for t, old in held.values() if (buffer := _buffer_of(old)) is not None and id(buffer) in read}
+    state = {id(old.realized): t for t, old in held.values() if id(old.realized) in read}
     steps = [(runner, [id(b.realized) for b in in_bases], id(out.realized), launch_args) for runner, out, in_bases, launch_args in launches]
     input_ids = [id(t.lazydata.realized) for t in inputs]
     made = {*input_ids, *state, *[id(draw.realized) for _, draw in log], *[out for _, _, out, _ in steps]}
@@ -70,25 +74,16 @@ class TinyJit:
     with schedule.schedule_lock:
       now = dict(fixed)  # id of a buffer of the captured call -> the buffer that stands in for it on this call
       now.update(zip(input_ids, [t.lazydata.realized for t in inputs]))
-      now.update({i: _current_buffer(t) for i, t in state.items()})
+      for t in state.values(): t.lazydata = t.lazydata.contiguous().realize()  # a state tensor changed lazily is computed now
+      now.update({i: t.lazydata.realized for i, t in state.items()})
       now.update({id(made.realized): remake().realized for remake, made in draws})
       for runner, reads, out, launch_args in steps: now[out] = runner([now[i] for i in reads], launch_args)
       GlobalCounters.kernel_count += len(steps)
     for t, i in updates: t.lazydata = LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)
     fresh = {id(t): Tensor(LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)) for t, i in outs}
+    if isinstance(result, dict): return {key: fresh.get(id(t), t) for key, t in result.items()}
     if isinstance(result, (tuple, list)): return type(result)(fresh.get(id(t), t) for t in result)
     return fresh.get(id(result), result)
-
-
-def _buffer_of(lazydata):
-  """The realized buffer that holds lazydata's values in row-major order (its base, or a reshape of it), else None."""
-  return lazydata.base.realized if schedule._same_order(lazydata.st, lazydata.base) else None
-
-
-def _current_buffer(t: Tensor):
-  """The buffer a state tensor holds now, realizing it first if it was changed lazily."""
-  if _buffer_of(t.lazydata) is None: t.lazydata = t.lazydata.contiguous()
-  return _buffer_of(t.lazydata.realize())
 
 
 def _realized(value):

@@ -129,3 +129,20 @@ def test_a_new_python_argument_or_mode_starts_over(device):
         kept = [scaled(x, 1.0).numpy() for _ in range(3)]
     assert all(set(np.unique(k)) <= {0.0, 2.0} and 0 < k.sum() < 128 for k in kept)
     assert [scaled(x, 1.0).sum().item() for _ in range(3)] == [64.0] * 3  # out of training mode: no dropout again
+
+
+def test_a_dict_of_results_is_replayed(device):
+    shifted = TinyJit(lambda x: {"y": (x + 1).realize(), "scale": 2})
+    results = [shifted(Tensor([float(i)], device=device)) for i in range(4)]
+    assert [r["y"].item() for r in results] == [1.0, 2.0, 3.0, 4.0] and results[-1]["scale"] == 2
+
+
+def test_a_state_tensor_changed_lazily_between_calls_is_read_at_its_new_value(device):
+    weight = Tensor([1.0, 2.0], device=device)
+    weight.assign(weight * 1)  # state: assigned before the capture
+    dot = TinyJit(lambda x: (x * weight).sum().realize())
+    x = Tensor([1.0, 1.0], device=device)
+    assert [dot(x).item() for _ in range(3)] == [3.0] * 3
+    with Tensor.no_grad():
+        weight += 1  # lazy, and not this tensor's first assign: the next replay computes it first
+    assert [dot(x).item() for _ in range(2)] == [5.0] * 2
