@@ -83,7 +83,6 @@ class LazyBuffer:
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
   def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
   def expand(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.expand(tuple(shape)))
-  def pad(self, pads): return self if all(p == (0, 0) for p in pads) else self._view(self.st.pad(tuple(pads)))
   def shrink(self, bounds): return self._view(self.st.shrink(tuple(bounds)))
   def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 
