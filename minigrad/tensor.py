@@ -448,7 +448,7 @@ class Tensor:
   @_takes_dim
   def prod(self, axis=None, keepdim=False) -> Tensor:
     """Product along axes by pairwise multiplication (log2(n) steps), so zeros and signs are exact."""
-    axes = _axes(axis, self.ndim)
+    axes = _axes(axis, self.ndim) if self.ndim else ()  # a 0-d tensor reduces over nothing, whatever the axis
     kept = [i for i in range(self.ndim) if i not in axes]
     x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], self._count(axis))  # not -1: a kept dim may be 0
     x = x._pad_along(x.ndim - 1, 0, 2 ** math.ceil(math.log2(max(x.shape[-1], 1))) - x.shape[-1], value=1)  # ones up to a power of 2

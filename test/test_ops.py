@@ -281,6 +281,14 @@ def test_prod_beside_an_empty_dim(device):
         assert out.shape == np.ones(shape).prod(axis).shape and (out.numpy() == 1).all()
 
 
+def test_reductions_of_a_0d_tensor_along_its_axis(device):
+    """PyTorch lets dim 0 (or -1) name the single axis of a 0-d tensor; each reduction gives the value back."""
+    for name in ("sum", "mean", "max", "min", "prod", "logsumexp"):
+        for dim in (0, -1):
+            out = getattr(Tensor(2.0, device=device), name)(dim=dim)
+            assert out.shape == () and out.item() == 2.0, (name, dim)
+
+
 @over_axes
 def test_logsumexp(device, axis, keepdim):
     check(lambda t: t.logsumexp(axis=axis, keepdim=keepdim), lambda x: logsumexp_ref(x, axis=axis, keepdims=keepdim),
