@@ -122,6 +122,8 @@ CURATED = [
         "return x.shape[axis] - 1 - (hit * (x.shape[axis] - x._positions(axis))).max(axis, keepdim)"),
     ("tensor: argmax ignores NaN", "minigrad/tensor.py", ".where(True, x != x)", ".where(True, False)"),
     ("tensor: logsumexp of infinite peaks unguarded", "minigrad/tensor.py", "    peak = ((peak - peak) == 0).where(peak, 0)", "    pass"),
+    ("tensor: softmax without its max shift", "minigrad/tensor.py", "exps = (self - self._peak(axis)).exp()", "exps = self.exp()"),
+    ("tensor: log_softmax without its max shift", "minigrad/tensor.py", "shifted = self - self._peak(axis)\n", "shifted = self\n"),
     ("tensor: cross-entropy mean counts ignored samples", "minigrad/tensor.py", "loss = loss / counted.sum()", "loss = loss / per_sample.numel()"),
     ("tensor: cross-entropy without 0 * log 0 = 0", "minigrad/tensor.py", "-(probs * zero_log_zero.where(0, logp)).sum(axis)",
         "-(probs * logp).sum(axis)"),
