@@ -22,7 +22,8 @@ class TinyJit:
   inside the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead),
   tensors assigned for the first time inside the capturing call (they keep the value the capture gave them), the
   .grad attributes (they keep the captured step's gradients) and the index checks of gathers (they run on the
-  capture's indices only). A Tensor returned alone or in a tuple, list or dict holds new memory on every replay."""
+  capture's indices only). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept).
+  A Tensor returned alone or in a tuple, list or dict holds new memory on every replay."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
