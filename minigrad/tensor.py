@@ -353,7 +353,9 @@ class Tensor:
     return 0.5 * self * (1 + (math.sqrt(2 / math.pi) * (self + 0.044715 * self * self * self)).tanh())
 
   def maximum(self, other) -> Tensor: return self._binary(F.Maximum, other)
-  def minimum(self, other) -> Tensor: return -((-self).maximum(-self._to_tensor(other)))
+  def minimum(self, other) -> Tensor:
+    x, y = self._broadcasted(other)  # bools can't be negated: they take the smaller as int32, as min does
+    return x.cast(dtypes.int32).minimum(y).cast(dtypes.bool) if x.dtype == dtypes.bool else -((-x).maximum(-y))
 
   def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp to [min, max]; the gradient passes where the value was inside, boundaries included; NaN stays NaN."""

@@ -226,6 +226,12 @@ def test_where(device):
           rand(3, 4, seed=1), rand(3, 1, seed=2), device=device)
 
 
+def test_minimum_of_bools(device):
+    a, b = Tensor([True, False, True, False], device=device), Tensor([True, True, False, False], device=device)
+    assert a.minimum(b).dtype == dtypes.bool and a.minimum(b).numpy().tolist() == [True, False, False, False]
+    assert a.minimum(0.5).numpy().tolist() == [0.5, 0.0, 0.5, 0.0] and a.minimum(2).dtype == dtypes.int32
+
+
 @pytest.mark.parametrize("x,y,dtype,expected", [
     (0.5, Tensor([1, 2]), "float32", [0.5, 2.0]),             # a float scalar with an int tensor is float32, as in PyTorch
     (Tensor([1, 2]), 2.5, "float32", [1.0, 2.5]),

@@ -15,7 +15,7 @@ class Optimizer:
       if not param.requires_grad: raise ValueError(f"can't optimize a tensor that does not require grad ({param}): it would never change")
     for name, value in {"lr": lr, **hyperparameters}.items():
       if not value >= 0: raise ValueError(f"invalid {name}: {value} (must be >= 0)")
-    self.device = self.params[0].device if self.params else None
+    self.lr_tensor = Tensor(float(lr), device=self.params[0].device if self.params else None)  # on the parameters' device
     self.lr = lr
 
   @property
@@ -25,8 +25,7 @@ class Optimizer:
   def lr(self, value):
     """Setting lr (a schedule) assigns tensor data, which a TinyJit replay reads as state."""
     self._lr_value = value
-    if not hasattr(self, "lr_tensor"): self.lr_tensor = Tensor(float(value), device=self.device)
-    self.lr_tensor.assign(Tensor(float(value), device=self.device))
+    self.lr_tensor.assign(Tensor(float(value), device=self.lr_tensor.device))
 
   def zero_grad(self):
     """Forget the gradients accumulated so far."""
@@ -77,7 +76,7 @@ class AdamW(Optimizer):
     self.b1, self.b2, self.eps, self.weight_decay = b1, b2, eps, weight_decay
     self.m, self.v = [p.zeros_like() for p in self.params], [p.zeros_like() for p in self.params]
     # the bias corrections 1 - b**t, kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
-    self.correction1, self.correction2 = Tensor(0.0, device=self.device), Tensor(0.0, device=self.device)
+    self.correction1, self.correction2 = Tensor(0.0, device=self.lr_tensor.device), Tensor(0.0, device=self.lr_tensor.device)
 
   def _advance(self):
     return [c.assign(c * b + (1 - b)) for c, b in ((self.correction1, self.b1), (self.correction2, self.b2))]
