@@ -2,6 +2,7 @@
 a product becomes one batched numpy.matmul over the operands' real (non-broadcast) dims, so matmul never builds the
 broadcast."""
 import numpy as np
+from minigrad.helpers import prod
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 
 # each op's result is then cast to the op's dtype, so NOOP and CAST are the identity here
@@ -40,7 +41,7 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   rows = [i for i in kept if varies[i] == (True, False)]
   batch = [i for i in kept if varies[i] == (True, True)]
   neither = [i for i in kept if varies[i] == (False, False)]
-  size = lambda group: int(np.prod([shape[i] for i in group], dtype=np.int64))
+  size = lambda group: prod(shape[i] for i in group)
   only_rows = a[tuple(slice(0, 1) if i in cols + neither else slice(None) for i in dims)]  # drop the broadcast copies
   only_cols = b[tuple(slice(0, 1) if i in rows + neither else slice(None) for i in dims)]
   left = only_rows.transpose(neither + batch + rows + inner + cols).reshape(size(batch), size(rows), size(inner))

@@ -6,8 +6,9 @@ fine: the inlined value is wrapped as where(valid, value, 0), so padding reads 0
 holds at most one reduce; elementwise ops before it run inside its loop, and those after it join it when they read its
 output in the same row-major order. Two exceptions undo a kernel that costs more than it saves: a reduce-free base
 that all its consumers read inside one kernel through one view is computed once there (relu reads its input twice),
-and a cheap reduce-free base (at most CHEAP_OPS ops) read through an expand by a kernel without a reduce is
-recomputed per element rather than stored (a broadcast bias's sigmoid). `contiguous()` always gets memory.
+and a cheap reduce-free base (at most CHEAP_OPS ops, counting the cheap bases below it) is recomputed by every kernel
+that reads it rather than stored and read back (softmax's exp(x - max), a broadcast bias's sigmoid), except by a kernel
+with a reduce through an expand, whose loop would repeat it. `contiguous()` always gets memory.
 Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
 """
 import threading, time
@@ -48,16 +49,18 @@ def _choose_kernels(outs, order, consumers, views):
       if shared or costly_read or (has_reduce[src.base] and reduce_seen): realize.add(src.base)  # one reduce per kernel
       elif has_reduce[src.base]: reduce_seen = True
     has_reduce[base] = reduce_seen
-    # the ops base costs when inlined: itself and the sources inlined into it (settled now: only consumers decide them)
-    cost[base] = 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize)
-  kernel_of = {}  # the two exceptions, consumers first: the kernel each base ends up in
+    # the ops base costs when recomputed: itself and the sources inlined or recomputed with it (capped: shared sources
+    # count once per use). Which sources are stored is settled now: only consumers decide it.
+    cost[base] = min(CHEAP_OPS + 1, 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize or not has_reduce[src.base]))
+  kernels_of = {}  # the exceptions, consumers first: the kernels each base ends up in
   for base in reversed(order):
-    kernels = {kernel_of[c] for c in consumers[base]}
-    if base in realize and len(kernels) == 1 and len(views[base]) == 1 and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
-      (view,) = views[base]
-      cheap_broadcast = len(consumers[base]) == 1 and cost[base] <= CHEAP_OPS and not has_reduce[next(iter(kernels))]
-      if not view.st.expands or cheap_broadcast: realize.discard(base)  # shared once, or a cheap broadcast
-    kernel_of[base] = base if base in realize else kernels.pop()
+    kernels = set().union(*(kernels_of[c] for c in consumers[base]))
+    if base in realize and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
+      expands = any(view.st.expands for view in views[base])
+      once = len(kernels) == 1 and len(views[base]) == 1 and not expands
+      cheap = cost[base] <= CHEAP_OPS and not (expands and any(has_reduce[k] for k in kernels))  # not repeated by a reduce's loop
+      if once or cheap: realize.discard(base)  # computed where each reader needs it
+    kernels_of[base] = {base} if base in realize else kernels
   return realize
 
 

@@ -122,7 +122,6 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
   def permute(self, order): return self._last(self.views[-1].permute(order))
   def expand(self, shape): return self._last(self.views[-1].expand(shape))
   def shrink(self, bounds): return self._last(self.views[-1].shrink(bounds))
-  def pad(self, pads): return self.shrink(tuple((-before, size + after) for size, (before, after) in zip(self.shape, pads)))
   def flip(self, axes): return self._last(self.views[-1].flip(axes))
 
   def reshape(self, new_shape):

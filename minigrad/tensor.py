@@ -829,17 +829,19 @@ class Tensor:
     samples = self.shape[:axis] + self.shape[axis + 1:]
     if target.shape != (self.shape if target.dtype.is_float else samples):
       raise ValueError(f"a {target.dtype} target of shape {target.shape} must be {self.shape} (probabilities) or {samples} (class indices)")
-    counted = Tensor.full(samples, True, device=self.device)  # the samples that count
-    probs = target
+    counted, probs = Tensor.full(samples, True, device=self.device), target  # the samples that count; per class
     if not target.dtype.is_float:
       counted = target != ignore_index
       target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
                                                                f"(ignore_index={ignore_index})"), ignore=ignore_index)
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
-    probs, logp = probs.cast(logits.dtype), logits.log_softmax(axis)  # log space around the max, so nothing cancels
+    probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
-    zero_log_zero = (probs == 0).where(logp == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
-    per_sample = counted.where(-(probs * zero_log_zero.where(0, logp)).sum(axis), 0)
+    # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
+    # reduce; class-index targets sum to 1
+    p_total = probs.sum(axis) if target.dtype.is_float else 1
+    zero_log_zero = (probs == 0).where(logits == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
+    per_sample = counted.where(shifted.exp().sum(axis).log() * p_total - (probs * zero_log_zero.where(0, shifted)).sum(axis), 0)
     loss = per_sample if reduction == "none" else per_sample.sum()
     if reduction == "mean": loss = loss / counted.sum()  # over the samples that count; none: nan
     return loss.cast(dtype)

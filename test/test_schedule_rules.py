@@ -59,30 +59,44 @@ def test_permuted_flipped_and_shrunk_views_of_an_op_are_inlined(device):
     check(x.exp().T[1:5, ::-1] * y, np.exp(a).T[1:5, ::-1] * b, 1)
 
 
-def test_base_with_consumers_in_two_kernels_gets_its_own(device):
-    """exp(x) feeds two reduces, each its own kernel: computed once and stored, so 3 kernels."""
+@pytest.mark.parametrize("length, kernels", [(CHEAP_OPS, 2), (CHEAP_OPS + 1, 3)])
+def test_base_with_consumers_in_two_kernels_is_recomputed_when_cheap(device, length, kernels):
+    """A chain feeding two reduces (each its own kernel) is recomputed by both when cheap, else computed once and stored."""
     (x,), (a,) = inputs(device, (6, 9))
-    shared = (x * 2).exp()
+    shared = chain(x, length)
     rows, cols = shared.sum(1), shared.sum(0)
-    assert kernels_to_realize(rows, cols) == 3
-    assert_close(rows.numpy(), np.exp(a * 2).sum(1), 1e-5)
-    assert_close(cols.numpy(), np.exp(a * 2).sum(0), 1e-5)
+    assert kernels_to_realize(rows, cols) == kernels
+    assert_close(rows.numpy(), chain_ref(a, length).sum(1), 1e-5)
+    assert_close(cols.numpy(), chain_ref(a, length).sum(0), 1e-5)
 
 
-def test_base_with_elementwise_consumers_in_two_outputs_gets_its_own(device):
+@pytest.mark.parametrize("length, kernels", [(CHEAP_OPS - 1, 2), (CHEAP_OPS + 1, 3)])
+def test_base_with_elementwise_consumers_in_two_outputs_is_recomputed_when_cheap(device, length, kernels):
     (x,), (a,) = inputs(device, (6, 9))
-    shared = (x * 2).exp()
+    shared = chain(x, length)
     doubled, sine = shared * 3, shared.sin()
-    assert kernels_to_realize(doubled, sine) == 3
-    assert_close(doubled.numpy(), np.exp(a * 2) * 3, 1e-5)
-    assert_close(sine.numpy(), np.sin(np.exp(a * 2)), 1e-5, 1e-5)
+    assert kernels_to_realize(doubled, sine) == kernels
+    assert_close(doubled.numpy(), chain_ref(a, length) * 3, 1e-5)
+    assert_close(sine.numpy(), np.sin(chain_ref(a, length)), 1e-5, 1e-5)
 
 
-def test_base_read_through_two_views_gets_its_own_kernel(device):
-    """exp(x) + exp(x).T would compute exp twice per element if inlined through both views."""
+@pytest.mark.parametrize("length, kernels", [(CHEAP_OPS, 1), (CHEAP_OPS + 1, 2)])
+def test_base_read_through_two_views_is_recomputed_when_cheap(device, length, kernels):
+    """chain(x) + chain(x).T computes the chain twice per element when inlined through both views: only a cheap one is."""
     (x,), (a,) = inputs(device, (6, 6))
-    shared = x.exp()
-    check(shared + shared.T, np.exp(a) + np.exp(a).T, 2)
+    shared = chain(x, length)
+    check(shared + shared.T, chain_ref(a, length) + chain_ref(a, length).T, kernels)
+
+
+def test_cost_counts_the_cheap_bases_below_a_recomputed_one(device):
+    """A chain of 5 ops under one of 5 more costs 10 when recomputed with it: the lower one is recomputed, the upper one stored."""
+    (x,), (a,) = inputs(device, (6, 9))
+    lower = chain(x, 5)
+    upper = chain(lower.sin(), 4)
+    outs = [lower.sum(1), lower.sum(0), upper.sum(1), upper.sum(0)]
+    assert kernels_to_realize(*outs) == 5
+    refs = [chain_ref(a, 5), chain_ref(np.sin(chain_ref(a, 5)), 4)]
+    for out, ref in zip(outs, [refs[0].sum(1), refs[0].sum(0), refs[1].sum(1), refs[1].sum(0)]): assert_close(out.numpy(), ref, 1e-5)
 
 
 def test_base_read_twice_through_the_same_view_is_inlined(device):
@@ -174,20 +188,29 @@ def test_cheap_chain_broadcast_into_a_reduce_is_its_own_kernel(device):
     check((x * row.exp()).sum(1), (a * np.exp(r)).sum(1), 2)
 
 
-def test_cheap_chain_broadcast_to_two_consumers_in_one_kernel_is_stored(device):
-    """Recomputing per element is for a chain with a single consumer: with two, the chain is computed once and stored."""
+def test_cheap_chain_broadcast_to_two_consumers_in_one_kernel_is_recomputed(device):
     (x, y, row), (a, b, r) = inputs(device, (5, 6), (5, 6), (1, 6))
     shared = row.exp()
-    check(x * shared + y * shared, (a + b) * np.exp(r), 2)
+    check(x * shared + y * shared, (a + b) * np.exp(r), 1)
 
 
-def test_cheap_chain_broadcast_to_two_kernels_is_stored(device):
+def test_cheap_chain_broadcast_to_two_kernels_is_recomputed_by_each(device):
     (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
     shared = row.exp()
-    first, second = x * shared, x.sum(1, keepdim=True) + shared  # kernels: exp, the sum, first, second
-    assert kernels_to_realize(first, second) == 4
+    first, second = x * shared, x.sum(1, keepdim=True) + shared  # kernels: the sum, first, second
+    assert kernels_to_realize(first, second) == 3
     assert_close(first.numpy(), a * np.exp(r), 1e-5)
     assert_close(second.numpy(), a.sum(1, keepdims=True) + np.exp(r), 1e-5)
+
+
+def test_cheap_chain_broadcast_to_a_reduce_and_elsewhere_is_stored(device):
+    """The reduce's loop would repeat it: stored once, and the other kernel reads it back too."""
+    (x, row), (a, r) = inputs(device, (5, 6), (1, 6))
+    shared = row.exp()
+    first, second = (x * shared).sum(1), x + shared
+    assert kernels_to_realize(first, second) == 3
+    assert_close(first.numpy(), (a * np.exp(r)).sum(1), 1e-5)
+    assert_close(second.numpy(), a + np.exp(r), 1e-5)
 
 
 # ---- one reduce per kernel, with the elementwise ops before it and those after it that read it in order
@@ -225,11 +248,11 @@ def test_two_reduces_in_one_expression_are_two_kernels(device):
     check(x.sum() * y.max(), a.sum() * b.max(), 2)
 
 
-def test_softmax_is_four_kernels(device):
-    """max; exp(x - max), stored because the sum and the division read it in two kernels; the sum; the division."""
+def test_softmax_is_three_kernels(device):
+    """max; the sum of exp(x - max); the division, which recomputes exp(x - max) rather than reading it back."""
     (x,), (a,) = inputs(device, (4, 10))
     expected = np.exp(a - a.max(1, keepdims=True))
-    check(x.softmax(1), expected / expected.sum(1, keepdims=True), 4)
+    check(x.softmax(1), expected / expected.sum(1, keepdims=True), 3)
 
 
 # ---- a reduce-free base that all consumers read in one kernel through one view is computed once there
