@@ -61,6 +61,7 @@ class Tensor:
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
   _first_assigns = 0
   _jit_log: Optional[list] = None
+  _differentiated: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # backward()'s roots since the last optimiser step
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
     """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
@@ -269,6 +270,7 @@ class Tensor:
     for leaf, grad in grads.items():
       grad = Tensor(grad).cast(leaf.dtype)  # a gradient keeps its leaf's dtype
       leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    Tensor._differentiated[id(self)] = self  # the next optimiser step computes it too (a loss read after the step is ready)
     return self
 
   # ---- broadcasting
@@ -815,7 +817,8 @@ class Tensor:
     scores = self @ key.transpose(-2, -1) * (1 / math.sqrt(self.shape[-1]) if scale is None else scale)
     if is_causal: attn_mask = Tensor.ones(self.shape[-2], key.shape[-2], dtype=dtypes.bool, device=self.device).tril()
     if attn_mask is not None: scores = attn_mask.where(scores, -math.inf) if attn_mask.dtype == dtypes.bool else scores + attn_mask
-    return scores.softmax(-1).dropout(dropout_p) @ value
+    weights = (scores.max(-1, keepdim=True) == -math.inf).where(0, scores.softmax(-1))  # a row masked whole reads nothing
+    return weights.dropout(dropout_p) @ value
 
   # ---- the divergence primitive
   def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100, dim=None) -> Tensor:
@@ -856,15 +859,19 @@ class Tensor:
     self.lazydata = other.cast(self.dtype).lazydata
     return self
 
-  def _in_place(self, result: Tensor) -> Tensor:
-    """x += y and friends: x now holds the result, as tinygrad's assign; a graph that needs it keeps recording."""
+  def _in_place(self, op, other) -> Tensor:
+    """x += y and friends: x now holds op(x, y), as tinygrad's assign. A graph that read x before (x = a * 2; x += 1;
+    x *= x) goes on reading the old value from a tensor that takes x's old place in it, so gradients reach a."""
     if self.requires_grad and self._ctx is None and Tensor.grad_enabled():
       raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation")
+    before = Tensor(self.lazydata)
+    before._ctx, before.requires_grad = self._ctx, self.requires_grad
+    result = op(before, before if other is self else other)
     self.assign(result)
     if result._ctx is not None: self._ctx, self.requires_grad = result.cast(self.dtype)._ctx, True
     return self
 
-  def __iadd__(self, other): return self._in_place(self + other)
-  def __isub__(self, other): return self._in_place(self - other)
-  def __imul__(self, other): return self._in_place(self * other)
-  def __itruediv__(self, other): return self._in_place(self / other)
+  def __iadd__(self, other): return self._in_place(Tensor.add, other)
+  def __isub__(self, other): return self._in_place(Tensor.sub, other)
+  def __imul__(self, other): return self._in_place(Tensor.mul, other)
+  def __itruediv__(self, other): return self._in_place(Tensor.div, other)

@@ -127,3 +127,37 @@ def test_gradient_through_movement_and_reduction(device):
     (x.permute(1, 0).reshape(6)[::2] * Tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
     # x.T.reshape(6) is [x00, x10, x01, x11, x02, x12]; [::2] keeps x00, x01, x02
     assert_close(x.grad.numpy(), np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), 1e-6)
+
+
+def test_in_place_ops_on_a_leaf_that_requires_grad_raise_as_pytorch(device):
+    w = Tensor([1.0, 2.0], device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w += 1
+    with Tensor.no_grad():  # as an optimiser updates it
+        w -= 0.5
+    assert_close(w.numpy(), np.array([0.5, 1.5]), 1e-7)
+
+
+def test_in_place_ops_on_computed_tensors_keep_every_path_of_the_gradient(device):
+    """x = 2w; x += 1; x *= x gives (2w + 1)**2, whose gradient 4(2w + 1) reaches w through the old value of x."""
+    w = Tensor([1.0, 2.0], device=device, requires_grad=True)
+    x = w * 2
+    x += 1
+    x *= x
+    x.sum().backward()
+    assert_close(w.grad.numpy(), 4 * (2 * np.array([1.0, 2.0]) + 1), 1e-6)
+    w.grad = None
+    loss = (w * w).sum()
+    loss += (w * 3).sum()  # a loss accumulated term by term, as in a training loop
+    loss /= 2
+    loss.backward()
+    assert_close(w.grad.numpy(), (2 * np.array([1.0, 2.0]) + 3) / 2, 1e-6)
+
+
+def test_in_place_op_of_another_dtype_keeps_the_gradient(device):
+    """x += w promotes a half x to float32 and casts back: the old x is still one path of the gradient."""
+    w = Tensor([1.0, 2.0], device=device, requires_grad=True)
+    x = (w * 2).half()
+    x += w
+    x.sum().backward()
+    assert_close(w.grad.numpy(), np.array([3.0, 3.0]), 1e-6)

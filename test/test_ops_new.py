@@ -435,6 +435,17 @@ def test_attention_bool_and_float_masks(device):
           Q, K, V, bias, device=device)
 
 
+def test_attention_row_masked_whole_reads_nothing_as_pytorch(device):
+    """A query that may attend to no key (a padded position) gets 0 and passes no NaN to any gradient."""
+    keep = np.random.default_rng(4).random((3, 5)) > 0.4
+    keep[:, 0], keep[1] = True, False
+
+    def reference(q, k, v):
+        with np.errstate(invalid="ignore"):
+            return np.nan_to_num(attention_ref(q, k, v, keep))  # numpy gives 0/0 = nan in the masked row
+    check(lambda q, k, v: q.scaled_dot_product_attention(k, v, Tensor(keep, device=device)), reference, Q, K, V, device=device)
+
+
 def test_attention_refuses_mask_and_is_causal(device):
     q = Tensor(Q, device=device)
     with raises_naming("attn_mask", "is_causal"):

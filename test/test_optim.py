@@ -1,7 +1,7 @@
 """SPEC "nn", optimisers: SGD, Adam and AdamW against their PyTorch update rules written out in NumPy, step by step."""
 import numpy as np
 import pytest
-from minigrad import Tensor
+from minigrad import GlobalCounters, Tensor
 from minigrad.nn import optim
 from helpers import assert_close, rand
 
@@ -100,6 +100,20 @@ def test_step_realizes_everything_in_one_call_and_builds_no_graph(monkeypatch, m
     # one realize per step, holding both parameters and (from the second step of SGD on) their state
     assert len(calls) == 3 and all(count >= 4 for count in calls[1:])
     assert all(p._ctx is None and p.requires_grad for p in params)
+
+
+def test_step_computes_the_loss_so_reading_it_after_runs_no_kernel(device):
+    """loss.backward(); opt.step(); loss.item(): the loss is realized with the step, from the kernels it shares with the
+    gradients, so the forward pass is never run a second time."""
+    params = [Tensor(v, device=device, requires_grad=True) for v in START]
+    optimizer = optim.SGD(params, lr=0.1)
+    loss = loss_of(params)
+    expected = sum((s * v * v + c * v).sum() for v, s, c in zip(START, SCALE, SHIFT))
+    loss.backward()
+    optimizer.step()
+    GlobalCounters.reset()
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert GlobalCounters.kernel_count == 0
 
 
 def test_zero_grad_clears_gradients():

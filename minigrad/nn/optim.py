@@ -34,7 +34,9 @@ class Optimizer:
   def step(self):
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
     with Tensor.no_grad():
-      changed = self._advance() + [p.grad for p in self.params if p.grad is not None]
+      # the losses differentiated since the last step share its kernels: computed now, a read after the step costs nothing
+      changed = self._advance() + [p.grad for p in self.params if p.grad is not None] + list(Tensor._differentiated.values())
+      Tensor._differentiated.clear()
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
