@@ -57,15 +57,14 @@ class Runner:
       function.set_scalar_arg_dtypes([None] * (function.num_args - len(arg_types)) + arg_types)  # buffers, then scalars
 
   def __call__(self, inputs, args):
-    backend = self.backend
-    out = CLBuffer(backend, self.out_bytes)
+    out = CLBuffer(self.backend, self.out_bytes)
     if out.nbytes == 0: return out
-    scratch = [CLBuffer(backend, self.scratch_bytes)] if self.scratch_bytes else []
+    scratch = [CLBuffer(self.backend, self.scratch_bytes)] if self.scratch_bytes else []
     values = [buffer.mem for buffer in (out, *inputs, *scratch)] + list(args)
     if DEBUG >= 3: print(f"{self.kernel.name} arguments {args}")
     for function, global_size, local_size in self.launches:
       function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
-      backend.cl.enqueue_nd_range_kernel(backend.queue, function, global_size, local_size)
+      self.backend.cl.enqueue_nd_range_kernel(self.backend.queue, function, global_size, local_size)
     return out
 
 
@@ -114,6 +113,5 @@ class Backend:
 
   def compile(self, kernel):
     """The Runner of `kernel` for this device's kernel shapes, made once."""
-    runner = self.runners.get((kernel, self.shape))
-    if runner is None: runner = self.runners[(kernel, self.shape)] = Runner(self, kernel)
-    return runner
+    if (kernel, self.shape) not in self.runners: self.runners[(kernel, self.shape)] = Runner(self, kernel)
+    return self.runners[(kernel, self.shape)]

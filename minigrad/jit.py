@@ -73,8 +73,8 @@ class TinyJit:
   def _replay(self, inputs):
     input_ids, fixed, state, draws, steps, updates, outs, result = self.plan
     with schedule.schedule_lock:
-      now = dict(fixed)  # id of a buffer of the captured call -> the buffer that stands in for it on this call
-      now.update(zip(input_ids, [t.lazydata.realized for t in inputs]))
+      # id of a buffer of the captured call -> the buffer that stands in for it on this call; first fixed data and the new arguments
+      now = {**fixed, **{i: t.lazydata.realized for i, t in zip(input_ids, inputs)}}
       for t in state.values(): t.lazydata = t.lazydata.contiguous().realize()  # a state tensor changed lazily is computed now
       now.update({i: t.lazydata.realized for i, t in state.items()})
       now.update({id(made.realized): remake().realized for remake, made in draws})

@@ -68,6 +68,11 @@ TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})
 def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"
 def convert(ctype, expr, width): return f"({ctype})({expr})" if width == 1 else f"convert_{ctype}{width}({expr})"
 def ceil_div(a, b): return -(-a // b)
+
+
+def rounded_to_half(name, width):
+  """The float variable `name` (each of its `width` lanes) rounded to float16 by the helper in Renderer.prelude()."""
+  return f"round_half({name})" if width == 1 else f"(float{width})({', '.join(f'round_half({name}.s{lane})' for lane in range(width))})"
 def tracker(op): return op.arg if op.op is KernelOps.VALID else op.arg.st
 
 
@@ -87,10 +92,9 @@ def accumulate(reduce, acc, value, width):
   return f"{{ {ctype} y = {value} - {acc}_err, sum = {acc} + y; {acc}_err = {error}; {acc} = sum; }}"
 
 
-def matmul_axes(kernel):
-  """(a, b, m, n, k) when the kernel sums, over one axis k, the product of two float32 loads of single unmasked
+def matmul_axes(kernel, reduce):
+  """(a, b, m, n, k) when the kernel's reduce sums, over one axis k, the product of two float32 loads of single unmasked
   views where a alone varies along m and b alone along n (b is the one read as vectors), else None."""
-  reduce = kernel.reduce
   product = kernel.product_summed_by(reduce)
   if product is None or len(reduce.arg) != 1 or reduce.dtype != dtypes.float32: return None
   loads = [kernel.ops[s] for s in product.srcs]
@@ -168,9 +172,6 @@ class Renderer:
     """The C expression of an elementwise op on its sources' variables. Bools compute as int 0/1."""
     negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
-    if op.op is UnaryOps.CAST and op.dtype == dtypes.float16:  # each lane rounds through the helper in prelude()
-      lanes = [f"{srcs[0]}.s{lane}" for lane in range(width)] if width > 1 else srcs
-      return f"({vector_type('float', width)})({', '.join(f'round_half((float)({lane}))' for lane in lanes)})"
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
     if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ) and srcs[0] == srcs[1] and (op.op is BinaryOps.CMPLT or not self.ops[op.srcs[0]].dtype.is_float):
       return f"({vector_type('int', width)})({int(op.op is BinaryOps.CMPEQ)})"  # known without a comparison compilers warn about
@@ -189,7 +190,11 @@ class Renderer:
       op = self.ops[i]
       self.names[i] = f"v{i}"
       if op.op in LEAVES: lines += self.leaf(i, op, lin, width)
-      else: lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
+      else:
+        lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
+        # half computes in float, rounding every result as half arithmetic (and NumPy) would: a value compared with a
+        # stored half (argmax, max's gradient) must match it
+        if op.dtype == dtypes.float16: lines.append(f"v{i} = {rounded_to_half(f'v{i}', width)};")
     return lines
 
   def store(self, lin, width):
@@ -206,7 +211,7 @@ class Renderer:
   def render(self) -> Program:
     """The kernel's source and launches."""
     reduce = self.kernel.reduce
-    matmul = matmul_axes(self.kernel) if reduce else None
+    matmul = matmul_axes(self.kernel, reduce) if reduce else None
     functions, scratch = self.matmul(*matmul) if matmul else self.reduce(reduce) if reduce else self.elementwise()
     dialect, inputs = self.dialect, sorted({op.arg.index: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
     params = [f"{dialect.buffer} {STORAGE[self.kernel.out.dtype.name]}* out"]
@@ -252,8 +257,8 @@ class Renderer:
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
     width = self.width if trailing else 1  # a strided row is walked one element at a time
-    busy = 4 * self.shape.compute_units  # work-items in flight
-    parts = max(1, min(ceil_div(busy, outputs), size // (64 * width)))  # enough to fill the device, each 64 steps or more
+    # enough parts to fill the device (4 work-items in flight per compute unit), each 64 steps or more
+    parts = max(1, min(ceil_div(4 * self.shape.compute_units, outputs), size // (64 * width)))
     chunk = ceil_div(ceil_div(size, parts), width) * width or 1  # parts start on vector boundaries
     parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
     if trailing or not size: row_index = f"o * {size} + r"  # (an empty row reads nothing)

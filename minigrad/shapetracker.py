@@ -55,8 +55,7 @@ class View(_ViewFields):
   def shrink(self, bounds):
     """The window [start, end) of each dim; bounds may reach past the edges (pad), where the mask hides what is read."""
     offset = self.offset + sum(start * st for (start, _), st in zip(bounds, self.strides))
-    old_mask = self.mask or tuple((0, size) for size in self.shape)
-    mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(old_mask, bounds))
+    mask = tuple((max(lo, s) - s, min(hi, e) - s) for (lo, hi), (s, e) in zip(self.mask or [(0, size) for size in self.shape], bounds))
     return View(tuple(e - s for s, e in bounds), self.strides, offset, mask)
 
   def flip(self, axes):

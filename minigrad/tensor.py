@@ -65,10 +65,8 @@ class Tensor:
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
     """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
-    if isinstance(data, LazyBuffer):
-      self.lazydata = data
-    else:
-      if isinstance(data, Tensor): data = data.numpy()
+    if isinstance(data, Tensor): data = data.numpy()
+    if not isinstance(data, LazyBuffer):
       array = np.asarray(data)
       # without a dtype, NumPy data keeps its own; Python floats (and empty lists) become float32, ints int32, bools bool
       keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
@@ -76,7 +74,8 @@ class Tensor:
       if dtype == dtypes.int32 and array.dtype.kind in "iuf":  # refused, not wrapped (NaN fails both comparisons)
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
         if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
-      self.lazydata = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
+      data = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
+    self.lazydata = data
     if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
     self.requires_grad, self.grad, self._ctx = requires_grad, None, None
 
@@ -181,14 +180,16 @@ class Tensor:
     return result
 
   @staticmethod
-  def rand(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.random(size), shape, **kwargs)
+  def rand(*shape, **kwargs) -> Tensor: return Tensor.uniform(*shape, low=0.0, high=1.0, **kwargs)
 
   @staticmethod
   def randn(*shape, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.standard_normal(size), shape, **kwargs)
 
   @staticmethod
-  def uniform(*shape, low=-1.0, high=1.0, **kwargs) -> Tensor:
-    return Tensor._random(lambda rng, size: rng.uniform(low, high, size), shape, **kwargs)
+  def uniform(*shape, low=-1.0, high=1.0, dtype=dtypes.float32, **kwargs) -> Tensor:
+    """Uniform in [low, high): a draw that would round up to high in dtype becomes the value just below it."""
+    below_high = np.nextafter(dtypes.of(dtype).np(high), low)
+    return Tensor._random(lambda rng, size: np.minimum(rng.uniform(low, high, size), below_high), shape, dtype, **kwargs)
 
   @staticmethod
   def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor:
@@ -440,7 +441,10 @@ class Tensor:
     return (self - self.mean(axis, keepdim=True)).square().sum(axis, keepdim) / max(self._count(axis) - correction, 0)
 
   @_accumulates
-  def std(self, axis=None, keepdim=False, correction=1) -> Tensor: return self.var(axis, keepdim, correction).sqrt()
+  def std(self, axis=None, keepdim=False, correction=1) -> Tensor:
+    """sqrt(var); where var is 0 (a constant row) the gradient is 0, as in PyTorch, not sqrt's 0 * inf."""
+    variance = self.var(axis, keepdim, correction)
+    return (variance == 0).where(0, variance).sqrt()
 
   @_accumulates
   def logsumexp(self, axis=None, keepdim=False) -> Tensor:
@@ -817,8 +821,8 @@ class Tensor:
     scores = self @ key.transpose(-2, -1) * (1 / math.sqrt(self.shape[-1]) if scale is None else scale)
     if is_causal: attn_mask = Tensor.ones(self.shape[-2], key.shape[-2], dtype=dtypes.bool, device=self.device).tril()
     if attn_mask is not None: scores = attn_mask.where(scores, -math.inf) if attn_mask.dtype == dtypes.bool else scores + attn_mask
-    weights = (scores.max(-1, keepdim=True) == -math.inf).where(0, scores.softmax(-1))  # a row masked whole reads nothing
-    return weights.dropout(dropout_p) @ value
+    # a row masked whole reads nothing (0), as PyTorch, rather than softmax's 0 / 0
+    return (scores.max(-1, keepdim=True) == -math.inf).where(0, scores.softmax(-1)).dropout(dropout_p) @ value
 
   # ---- the divergence primitive
   def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100, dim=None) -> Tensor:

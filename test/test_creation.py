@@ -115,6 +115,14 @@ def test_rand_is_uniform_in_zero_one(device):
     assert len(np.unique(values)) > 9000
 
 
+@pytest.mark.parametrize("dtype", [dtypes.float16, dtypes.float32])
+def test_rand_never_rounds_up_to_one(device, dtype):
+    """[0, 1) in the tensor's own dtype: drawn in float64, about 1 in 3,700 float16 draws would round to 1.0."""
+    Tensor.manual_seed(0)
+    assert Tensor.rand(200_000, dtype=dtype, device=device).numpy().max() < 1.0
+    assert Tensor.uniform(200_000, low=-1.0, high=0.5, dtype=dtype, device=device).numpy().max() < 0.5
+
+
 def test_randn_is_standard_normal(device):
     values = Tensor.randn(200, 100, device=device).numpy()
     assert values.shape == (200, 100) and values.dtype == np.float32

@@ -320,6 +320,13 @@ def test_std_with_correction(device, axis, keepdim, correction):
           lambda x: x.std(axis=axis, keepdims=keepdim, ddof=correction), R3, device=device)
 
 
+def test_std_of_a_constant_row_has_zero_gradient_as_pytorch(device):
+    x = Tensor([[1.0, 1.0, 1.0], [2.0, 3.0, 7.0]], device=device, requires_grad=True)
+    x.std(1).sum().backward()
+    row = np.array([2.0, 3.0, 7.0])
+    assert_close(x.grad.numpy(), np.stack([np.zeros(3), (row - row.mean()) / (2 * row.std(ddof=1))]), 1e-6)
+
+
 def test_var_std_default_correction_is_one(device):
     check(lambda t: t.var(), lambda x: x.var(ddof=1), R3, device=device)
     check(lambda t: t.std(axis=1), lambda x: x.std(axis=1, ddof=1), R3, device=device)

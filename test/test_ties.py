@@ -147,3 +147,14 @@ def test_maximum_and_minimum_with_a_python_scalar_halve_the_gradient_on_ties(dev
     x = Tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     getattr(x, name)(2.0).sum().backward()
     assert_close(x.grad.numpy(), [0.0, 0.5, 1.0] if name == "maximum" else [1.0, 0.5, 0.0])
+
+
+def test_argmax_and_max_gradient_of_a_float16_expression_see_its_rounded_values(device):
+    """Half arithmetic rounds every result: the max (stored as half) equals one of the products, so argmax finds it and
+    max's gradient reaches it (comparing with unrounded products found none: an index past the end, a NaN gradient)."""
+    values = np.array([0.1, 0.3, 0.2, 0.3], np.float16)
+    x = Tensor(values, device=device, requires_grad=True)
+    product = x * x
+    assert product.argmax().item() == 1 and product.argmin().item() == 0
+    (x * 3).max().backward()
+    assert_close(x.grad.numpy(), np.array([0, 1.5, 0, 1.5]), 0, 0)
