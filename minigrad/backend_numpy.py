@@ -37,10 +37,8 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   if a.size == 0: return np.zeros(out_shape, np.result_type(a, b))  # an empty sum is 0; an empty result is empty
   varies = [(stride_a != 0 or size == 1, stride_b != 0 or size == 1) for size, stride_a, stride_b in zip(shape, a.strides, b.strides)]
   kept, inner = [i for i in dims if i not in axes], list(axes)
-  cols = [i for i in kept if varies[i] == (False, True)]  # (varies in a, varies in b)
-  rows = [i for i in kept if varies[i] == (True, False)]
-  batch = [i for i in kept if varies[i] == (True, True)]
-  neither = [i for i in kept if varies[i] == (False, False)]
+  # the kept dims grouped by (varies in a, varies in b): b alone (matmul columns), a alone (rows), both (batch), neither
+  cols, rows, batch, neither = ([i for i in kept if varies[i] == kind] for kind in ((False, True), (True, False), (True, True), (False, False)))
   size = lambda group: prod(shape[i] for i in group)
   only_rows = a[tuple(slice(0, 1) if i in cols + neither else slice(None) for i in dims)]  # drop the broadcast copies
   only_cols = b[tuple(slice(0, 1) if i in rows + neither else slice(None) for i in dims)]
@@ -102,6 +100,5 @@ class Backend:
 
   def compile(self, kernel):
     """The prepared callable of a kernel, made once per kernel structure."""
-    runner = self.runners.get(kernel)
-    if runner is None: runner = self.runners[kernel] = prepare(kernel)
-    return runner
+    if kernel not in self.runners: self.runners[kernel] = prepare(kernel)
+    return self.runners[kernel]

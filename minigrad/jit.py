@@ -18,11 +18,13 @@ class TinyJit:
   read at their current value and updated in place of the old. A tensor assigned for the first time outside the
   function (a constant or weight never assigned before) makes the next call capture again, so it is never read stale.
   Not replayed: Python side effects (prints, lists appended to), values read on the host inside the function
-  (.item(), .numpy()), Python numbers computed inside the function (frozen at capture), tensors made from host data
-  inside the function (their captured value stays), a name rebound to another tensor (assign to the tensor instead),
-  tensors assigned for the first time inside the capturing call (they keep the value the capture gave them), the
-  .grad attributes (they keep the captured step's gradients) and the index checks of gathers (they run on the
-  capture's indices only). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept).
+  (.item(), .numpy(), and the ops that read their input while the graph is built: boolean-mask indexing keeps the
+  captured positions and multinomial samples from the captured weights), Python numbers computed inside the function
+  (frozen at capture), tensors made from host data inside the function (their captured value stays), a name rebound
+  to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call
+  (they keep the value the capture gave them), the .grad attributes (a replay sets none: keep backward() and the
+  optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
+  targets (they check the capture's indices only). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept).
   A Tensor returned alone or in a tuple, list or dict holds new memory on every replay."""
 
   def __init__(self, fn):
@@ -73,10 +75,9 @@ class TinyJit:
   def _replay(self, inputs):
     input_ids, fixed, state, draws, steps, updates, outs, result = self.plan
     with schedule.schedule_lock:
-      # id of a buffer of the captured call -> the buffer that stands in for it on this call; first fixed data and the new arguments
-      now = {**fixed, **{i: t.lazydata.realized for i, t in zip(input_ids, inputs)}}
       for t in state.values(): t.lazydata = t.lazydata.contiguous().realize()  # a state tensor changed lazily is computed now
-      now.update({i: t.lazydata.realized for i, t in state.items()})
+      # id of a buffer of the captured call -> the buffer that stands in for it on this call: fixed data, the new arguments, the state
+      now = {**fixed, **{i: t.lazydata.realized for i, t in zip(input_ids, inputs)}, **{i: t.lazydata.realized for i, t in state.items()}}
       now.update({id(made.realized): remake().realized for remake, made in draws})
       for runner, reads, out, launch_args in steps: now[out] = runner([now[i] for i in reads], launch_args)
       GlobalCounters.kernel_count += len(steps)

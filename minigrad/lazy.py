@@ -53,12 +53,11 @@ class LazyBuffer:
   # ---- compute
   def e(self, op, *others, arg=None) -> LazyBuffer:
     """An elementwise op on same-shaped buffers (Tensor broadcasts before it gets here)."""
-    srcs = (self,) + others
-    assert all(s.shape == self.shape for s in srcs), f"elementwise {op} on shapes {[s.shape for s in srcs]}"
+    assert all(s.shape == self.shape for s in others), f"elementwise {op} on shapes {self.shape} and {[s.shape for s in others]}"
     if op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): dtype = dtypes.bool
     elif op is UnaryOps.CAST: dtype = arg
     else: dtype = (others[0] if op is TernaryOps.WHERE else self).dtype  # WHERE's condition comes first
-    return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, srcs, arg)
+    return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, (self,) + others, arg)
 
   def r(self, op, axes) -> LazyBuffer:
     """Reduce over axes, keeping them as size 1."""

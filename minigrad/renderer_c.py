@@ -61,7 +61,7 @@ COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32":
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
 # NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes
 TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.LOG: "log({0})",
-             UnaryOps.SIN: "sin({0})", UnaryOps.SQRT: "sqrt({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
+             UnaryOps.SQRT: "sqrt({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
              BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", UnaryOps.RECIP: "1.0f / {0}", KernelOps.RESHAPE: "{0}"}
 
 
@@ -70,9 +70,10 @@ def convert(ctype, expr, width): return f"({ctype})({expr})" if width == 1 else 
 def ceil_div(a, b): return -(-a // b)
 
 
-def rounded_to_half(name, width):
-  """The float variable `name` (each of its `width` lanes) rounded to float16 by the helper in Renderer.prelude()."""
-  return f"round_half({name})" if width == 1 else f"(float{width})({', '.join(f'round_half({name}.s{lane})' for lane in range(width))})"
+def per_lane(function, value, ctype, width):
+  """C calling `function` on value, or on each of its `width` lanes (a vector of ctype): the helper in prelude() that
+  rounds to float16 has no vector form, and PoCL's vector sin spoils small lanes beside a huge one."""
+  return f"{function}({value})" if width == 1 else f"({ctype}{width})({', '.join(f'{function}({value}.s{lane})' for lane in range(width))})"
 def tracker(op): return op.arg if op.op is KernelOps.VALID else op.arg.st
 
 
@@ -181,6 +182,7 @@ class Renderer:
     if op.op is TernaryOps.WHERE:  # select() picks by the top bit of a mask as wide as the values
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
     if op.op is BinaryOps.MAX: return maximum(*srcs, op.dtype, width)
+    if op.op is UnaryOps.SIN: return per_lane("sin", srcs[0], COMPUTE[op.dtype.name], width)
     return TEMPLATES[op.op].format(*srcs)
 
   def nodes(self, ids, lin, width):
@@ -194,7 +196,7 @@ class Renderer:
         lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
         # half computes in float, rounding every result as half arithmetic (and NumPy) would: a value compared with a
         # stored half (argmax, max's gradient) must match it
-        if op.dtype == dtypes.float16: lines.append(f"v{i} = {rounded_to_half(f'v{i}', width)};")
+        if op.dtype == dtypes.float16: lines.append(f"v{i} = {per_lane('round_half', f'v{i}', 'float', width)};")
     return lines
 
   def store(self, lin, width):

@@ -349,7 +349,7 @@ class Tensor:
   def cos(self) -> Tensor: return (math.pi / 2 - self).sin()
   def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
   def silu(self) -> Tensor: return self * self.sigmoid()
-  def leaky_relu(self, neg_slope=0.01) -> Tensor: return self.relu() - (-self).relu() * neg_slope
+  def leaky_relu(self, neg_slope=0.01) -> Tensor: return (self > 0).where(self, self * neg_slope)  # slope at 0, as PyTorch
 
   def gelu(self) -> Tensor:
     """GELU in its tanh form (PyTorch's approximate="tanh"), within 1e-3 of the erf form."""
@@ -357,8 +357,8 @@ class Tensor:
 
   def maximum(self, other) -> Tensor: return self._binary(F.Maximum, other)
   def minimum(self, other) -> Tensor:
-    x, y = self._broadcasted(other)  # bools can't be negated: they take the smaller as int32, as min does
-    return x.cast(dtypes.int32).minimum(y).cast(dtypes.bool) if x.dtype == dtypes.bool else -((-x).maximum(-y))
+    x, y = self._broadcasted(other)  # floats through maximum, which propagates NaN; others compare (-x wraps at -2**31)
+    return -((-x).maximum(-y)) if x.dtype.is_float else (x < y).where(x, y)
 
   def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp to [min, max]; the gradient passes where the value was inside, boundaries included; NaN stays NaN."""
@@ -428,6 +428,7 @@ class Tensor:
   @_takes_dim
   def min(self, axis=None, keepdim=False) -> Tensor:
     if self.dtype == dtypes.bool: return self.cast(dtypes.int32).min(axis, keepdim).cast(dtypes.bool)
+    if not self.dtype.is_float: return -((-self - 1).max(axis, keepdim)) - 1  # ~max(~x) with ~x = -x - 1: -x wraps at -2**31
     return -((-self).max(axis, keepdim))
 
   @_accumulates

@@ -159,6 +159,12 @@ def test_sin(device):
     check(lambda t: t.sin(), np.sin, X * 2, device=device)
 
 
+def test_sin_of_small_values_beside_huge_ones(device):
+    """Whatever its neighbours (a vector kernel computes several at once), each value gets its own sine."""
+    x = np.array([1e-30, 1e-3, 0.01, 0.1, 0.2, 1e8, -0.05, 0.3] * 3, np.float32)
+    assert_close(Tensor(x, device=device).sin().numpy(), np.sin(x.astype(np.float64)), 1e-6, 1e-7)
+
+
 def test_cos(device):
     check(lambda t: t.cos(), np.cos, X * 2, device=device)
 
@@ -180,6 +186,9 @@ def test_relu(device):
 def test_leaky_relu(device):
     check(lambda t: t.leaky_relu(), lambda x: np.where(x > 0, x, 0.01 * x), NONZERO, device=device)
     check(lambda t: t.leaky_relu(neg_slope=0.2), lambda x: np.where(x > 0, x, 0.2 * x), NONZERO, device=device)
+    at_zero = Tensor([0.0, -0.0], device=device, requires_grad=True)
+    at_zero.leaky_relu(0.2).sum().backward()
+    assert_close(at_zero.grad.numpy(), np.array([0.2, 0.2]), 1e-7, msg="PyTorch's slope at 0 is neg_slope")
 
 
 def test_gelu(device):

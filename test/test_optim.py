@@ -132,6 +132,27 @@ def test_parameter_without_gradient_is_left_alone(device):
     assert unused.tolist() == [5.0] and used.tolist() == pytest.approx([0.5])
 
 
+def test_adam_counts_each_parameters_own_steps_as_pytorch(device):
+    """A parameter without a gradient on a step is skipped, and its bias correction 1 - b**t counts only its own steps:
+    used first on step 3, it moves as on a first step (lr * sign(grad) = 0.1), not as on a third."""
+    first, late = Tensor([1.0], device=device, requires_grad=True), Tensor([1.0], device=device, requires_grad=True)
+    optimizer = optim.AdamW([first, late], lr=0.1, weight_decay=0.0)
+    for step in range(3):
+        optimizer.zero_grad()
+        ((first * 2).sum() + ((late * 5).sum() if step == 2 else 0)).backward()
+        optimizer.step()
+    assert_close(late.numpy(), np.array([0.9]), 1e-6)
+    assert_close(first.numpy(), np.array(adam_ref_scalar(1.0, [2.0] * 3, 0.1)), 1e-6)
+
+
+def adam_ref_scalar(value, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    m = v = 0.0
+    for t, grad in enumerate(grads, 1):
+        m, v = b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad ** 2
+        value -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return [value]
+
+
 def test_parameter_listed_twice_is_updated_once():
     param = Tensor([1.0], requires_grad=True)
     optimizer = optim.SGD([param, param], lr=0.1)

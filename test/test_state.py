@@ -51,6 +51,19 @@ class MaskedAttention:
         self.frozen = Tensor.zeros(size, requires_grad=True).detach()
 
 
+def test_state_dict_does_not_follow_a_reference_back_to_a_parent():
+    class Block:
+        def __init__(self, parent):
+            self.parent, self.weight = parent, Tensor([1.0], requires_grad=True)
+
+    class Model:
+        def __init__(self):
+            self.block, self.bias = Block(self), Tensor([2.0], requires_grad=True)
+    model = Model()
+    assert list(state.get_state_dict(model)) == ["block.weight", "bias"]
+    assert len(state.get_parameters(model)) == 2
+
+
 def test_get_parameters_leaves_out_tensors_that_do_not_require_grad():
     model = MaskedAttention(4)
     params = get_parameters(model)

@@ -205,6 +205,15 @@ def test_int32_limits_are_kept(device):
     assert Tensor([2**31 - 1, -2**31], device=device).tolist() == [2**31 - 1, -2**31]
 
 
+def test_int32_min_and_minimum_see_the_most_negative_value(device):
+    """-(-2**31) wraps to -2**31 in int32, so the smallest int can't be found by negating: min, minimum, argmin."""
+    a = Tensor(np.array([[-2**31, 5], [4, 2**31 - 1]], np.int32), device=device)
+    b = Tensor(np.array([[7, 3], [-2**31, 0]], np.int32), device=device)
+    assert a.minimum(b).tolist() == [[-2**31, 3], [-2**31, 0]]
+    assert a.min().item() == -2**31 and a.min(1).tolist() == [-2**31, 4] and a.argmin().item() == 0
+    assert a.max().item() == 2**31 - 1 and a.maximum(b).tolist() == [[7, 5], [4, 2**31 - 1]]
+
+
 def test_int32_sums_are_exact_up_to_the_int32_range(device):
     """Past it an int32 sum wraps, as documented on Tensor.sum (no int64 to widen into)."""
     assert Tensor([2**30, 2**30 - 1], device=device).sum().item() == 2**31 - 1
@@ -395,6 +404,13 @@ def test_optimisers_refuse_non_leaf_tensors_and_tensors_without_grad():
     with raises_naming("grad"):
         optim.AdamW([Tensor.randn(3)])
     assert optim.SGD([Tensor.normal(3, std=0.02, requires_grad=True)], lr=0.1).params
+
+
+def test_optimisers_refuse_a_single_tensor_and_an_empty_list_as_pytorch():
+    with raises_naming("iterable of Tensors", "single Tensor"):
+        optim.SGD(Tensor.randn(3, requires_grad=True), lr=0.1)  # it would iterate the tensor's elements
+    with raises_naming("empty parameter list"):
+        optim.Adam([])
 
 
 @pytest.mark.parametrize("make,named", [

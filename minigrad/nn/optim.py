@@ -9,13 +9,15 @@ class Optimizer:
   """The parameters to update (each once, even if listed twice) and the learning rate."""
   def __init__(self, params, lr, **hyperparameters):
     """Refuses what could never train (non-leaf tensors, tensors without requires_grad) and negative hyperparameters."""
+    if isinstance(params, Tensor): raise TypeError("params must be an iterable of Tensors (a list), not a single Tensor")
     self.params: List[Tensor] = list(dict.fromkeys(params))
+    if not self.params: raise ValueError("optimizer got an empty parameter list")
     for param in self.params:
       if param._ctx is not None: raise ValueError("can't optimize a non-leaf Tensor (one computed from others; create it with requires_grad=True)")
       if not param.requires_grad: raise ValueError(f"can't optimize a tensor that does not require grad ({param}): it would never change")
     for name, value in {"lr": lr, **hyperparameters}.items():
       if not value >= 0: raise ValueError(f"invalid {name}: {value} (must be >= 0)")
-    self.lr_tensor = Tensor(float(lr), device=self.params[0].device if self.params else None)  # on the parameters' device
+    self.lr_tensor = Tensor(float(lr), device=self.params[0].device)  # on the parameters' device
     self.lr = lr
 
   @property
@@ -35,15 +37,11 @@ class Optimizer:
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
     with Tensor.no_grad():
       # the losses differentiated since the last step share its kernels: computed now, a read after the step costs nothing
-      changed = self._advance() + [p.grad for p in self.params if p.grad is not None] + list(Tensor._differentiated.values())
+      changed = [p.grad for p in self.params if p.grad is not None] + list(Tensor._differentiated.values())
       Tensor._differentiated.clear()
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
-
-  def _advance(self) -> List[Tensor]:
-    """Per-step bookkeeping before the parameters are updated; returns the tensors it changed."""
-    return []
 
   def _update(self, i: int, param: Tensor, grad: Tensor) -> List[Tensor]:
     """Assign the new value of params[i] (and of its state); return the tensors that changed."""
@@ -77,18 +75,17 @@ class AdamW(Optimizer):
     if not (0 <= b1 < 1 and 0 <= b2 < 1): raise ValueError(f"invalid betas ({b1}, {b2}): each must be in [0, 1)")
     self.b1, self.b2, self.eps, self.weight_decay = b1, b2, eps, weight_decay
     self.m, self.v = [p.zeros_like() for p in self.params], [p.zeros_like() for p in self.params]
-    # the bias corrections 1 - b**t, kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
-    self.correction1, self.correction2 = Tensor(0.0, device=self.lr_tensor.device), Tensor(0.0, device=self.lr_tensor.device)
-
-  def _advance(self):
-    return [c.assign(c * b + (1 - b)) for c, b in ((self.correction1, self.b1), (self.correction2, self.b2))]
+    # each parameter's bias corrections 1 - b**t, t counting its own steps (as PyTorch: a step without its gradient
+    # skips it), kept as c = c * b + (1 - b): a sum of positive terms, accurate in float32
+    self.corrections = [(Tensor(0.0, device=p.device), Tensor(0.0, device=p.device)) for p in self.params]
 
   def _update(self, i, param, grad):
+    c1, c2 = [c.assign(c * b + (1 - b)) for c, b in zip(self.corrections[i], (self.b1, self.b2))]
     m = self.m[i].assign(self.b1 * self.m[i] + (1 - self.b1) * grad)
     v = self.v[i].assign(self.b2 * self.v[i] + (1 - self.b2) * grad.square())
     decayed = param * (1 - self.lr_tensor * self.weight_decay) if self.weight_decay else param
-    step = self.lr_tensor * (m / self.correction1) / ((v / self.correction2).sqrt() + self.eps)
-    return [param.assign(decayed - step), m, v]
+    step = self.lr_tensor * (m / c1) / ((v / c2).sqrt() + self.eps)
+    return [param.assign(decayed - step), m, v, c1, c2]
 
 
 class Adam(AdamW):

@@ -23,15 +23,17 @@ def _tensor(array: np.ndarray, source: str, device=None) -> Tensor:
   except OverflowError as error: raise SafetensorsError(f"{source}: {error}") from None
 
 
-def get_state_dict(obj, prefix="") -> Dict[str, Tensor]:
+def get_state_dict(obj, prefix="", _path=()) -> Dict[str, Tensor]:
   """Every Tensor reachable from obj through attributes, list and tuple items (keyed by index) and dict values,
-  under dotted keys such as "layers.0.weight"."""
+  under dotted keys such as "layers.0.weight". A reference back to an object on the way (a child that holds its
+  parent) is not followed."""
   if isinstance(obj, Tensor): return {prefix[:-1]: obj}
+  if id(obj) in _path: return {}
   if isinstance(obj, (list, tuple)): children = enumerate(obj)
   elif isinstance(obj, dict): children = obj.items()
   elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)): children = vars(obj).items()
   else: return {}
-  return {name: tensor for key, child in children for name, tensor in get_state_dict(child, f"{prefix}{key}.").items()}
+  return {name: tensor for key, child in children for name, tensor in get_state_dict(child, f"{prefix}{key}.", (*_path, id(obj))).items()}
 
 
 def get_parameters(obj) -> List[Tensor]:
