@@ -179,11 +179,6 @@ class Shrink(Function):
   def backward(self, grad): return grad.shrink(self.inverse)
 
 
-class Pad(Shrink):
-  """(before, after) zeros on each dim: the window [-before, size + after)."""
-  def forward(self, x, pads): return super().forward(x, [(-before, size + after) for (before, after), size in zip(pads, x.shape)])
-
-
 class Flip(Function):
   def forward(self, x, axes):
     self.axes = axes

@@ -9,6 +9,7 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_pending_checks = []  # (flag, make_error): computed with the next schedule, whatever it is for, then read
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -86,12 +87,21 @@ class LazyBuffer:
   def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 
   # ---- realization
+  @staticmethod
+  def check_later(flag: LazyBuffer, make_error):
+    """Raise make_error() at the next realize if any element of flag is true: a check on data without a host read now."""
+    _pending_checks.append((flag, make_error))
+
   def realize(self, *others) -> LazyBuffer:
-    """Compute the bases of this buffer and of others now, sharing their common work."""
+    """Compute the bases of this buffer and of others now, sharing their common work, and run the pending checks."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if all(b.base.realized is not None for b in (self,) + others): return self
+    if not _pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      run_schedule(create_schedule([b.base for b in (self, *others)]))
+      checks = _pending_checks[:]
+      del _pending_checks[:len(checks)]  # what other threads add meanwhile waits for the next realize
+      run_schedule(create_schedule([b.base for b in (self, *others, *(flag for flag, _ in checks))]))
+    for flag, make_error in checks:
+      if flag.numpy().any(): raise make_error()
     return self
 
   def numpy(self) -> np.ndarray:

@@ -47,9 +47,8 @@ def _takes_dim(method, accumulates=False):
   return with_dim
 
 
-def _accumulates(method):
-  """_takes_dim for the methods that accumulate (mean, var, softmax, ...): float16 works in float32, rounded once."""
-  return _takes_dim(method, accumulates=True)
+# _takes_dim for the methods that accumulate (mean, var, softmax, ...): float16 works in float32, rounded once
+_accumulates = functools.partial(_takes_dim, accumulates=True)
 
 
 class Tensor:
@@ -118,12 +117,11 @@ class Tensor:
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
-  def _check_range(self, low, high, make_error, ignore=None):
-    """Raise make_error(value), naming the first element of self outside [low, high) that is not `ignore`. It reads self
-    on the host (one read): indices are checked when they are used, not when the result is realized."""
-    values = self.numpy()
-    outside = ((values < low) | (values >= high)) & (values != ignore)
-    if outside.any(): raise make_error(values[outside].flat[0])
+  def _check_range(self, low, high, make_error):
+    """Raise make_error(value) at the next realize, naming the first element of self outside [low, high): building the
+    graph reads nothing on the host, and the check runs with whatever is computed next, the result included."""
+    outside = (self < low).where(True, self >= high)
+    LazyBuffer.check_later(outside.lazydata, lambda: make_error(self.numpy()[outside.numpy()].flat[0]))
 
   def to(self, device) -> Tensor:
     """This tensor on another device; differentiable, as in PyTorch: the gradient moves back."""
@@ -147,8 +145,7 @@ class Tensor:
   def full(shape, value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A constant: it takes no memory until a kernel reads it."""
     if dtype is None: dtype = dtypes.bool if isinstance(value, bool) else dtypes.int32 if isinstance(value, int) else dtypes.float32
-    constant = LazyBuffer.const(value, _shape((shape,)), dtypes.of(dtype), Device.canonicalize(device))
-    return Tensor(constant, requires_grad=requires_grad)
+    return Tensor(LazyBuffer.const(value, _shape((shape,)), dtypes.of(dtype), Device.canonicalize(device)), requires_grad=requires_grad)
 
   @staticmethod
   def zeros(*shape, **kwargs) -> Tensor: return Tensor.full(_shape(shape), 0.0, **kwargs)
@@ -268,9 +265,8 @@ class Tensor:
     # previous gradients are realized first, so accumulating costs the memory and work of one gradient, not a chain
     previous = [leaf.grad for leaf in grads if leaf.grad is not None]
     if previous: previous[0].realize(*previous[1:])
-    for leaf, grad in grads.items():
-      grad = Tensor(grad).cast(leaf.dtype)  # a gradient keeps its leaf's dtype
-      leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    for leaf, grad in grads.items():  # in its leaf's dtype: each Function's backward gives its inputs' dtypes
+      leaf.grad = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad)
     Tensor._differentiated[id(self)] = self  # the next optimiser step computes it too (a loss read after the step is ready)
     return self
 
@@ -369,9 +365,8 @@ class Tensor:
     """Elementwise `x if self else y`, broadcasting all three. A Python scalar meets the other operand's dtype as in
     PyTorch's type promotion (where(c, 0.5, int_tensor) is float32, where(c, 2, half_tensor) float16)."""
     condition = self.cast(dtypes.bool)
-    x = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else condition)._to_tensor(x)  # as in y + x
-    y = y if isinstance(y, Tensor) else x._to_tensor(y)
-    condition, x, y = condition._broadcasted(x, y)  # bool promotes to any dtype, so x and y meet in theirs
+    x = (y if isinstance(y, Tensor) else condition)._to_tensor(x)  # a scalar meets the other operand's dtype, as in y + x
+    condition, x, y = condition._broadcasted(x, x._to_tensor(y))  # bool promotes to any dtype, so x and y meet in theirs
     return condition.cast(dtypes.bool)._apply(F.Where, x, y)
 
   def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
@@ -520,14 +515,13 @@ class Tensor:
     return x if shape == x.shape else x._apply(F.Expand, shape=shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
-    """Pad with one (before, after) pair per dim, in order."""
+    """Pad with one (before, after) pair per dim, in order: a shrink to a window that reaches past the edges."""
     pads = tuple(tuple(p) for p in pads)
     if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 or not all(isinstance(v, (int, np.integer)) for v in p) for p in pads):
       raise ValueError(f"pad needs one non-negative (before, after) pair per dim of {self.shape}, got {pads}")
-    padded = self._apply(F.Pad, pads=pads)
+    padded = self._apply(F.Shrink, bounds=tuple((-before, size + after) for (before, after), size in zip(pads, self.shape)))
     if value == 0: return padded
-    inside = Tensor.ones(*self.shape, dtype=dtypes.bool, device=self.device)._apply(F.Pad, pads=pads)
-    return inside.where(padded, value).cast(self.dtype)
+    return self.full_like(True, dtype=dtypes.bool).pad(pads).where(padded, value).cast(self.dtype)  # True inside, value in the padding
 
   def shrink(self, bounds) -> Tensor:
     """Keep [start, end) along each dim: a view, no copy."""
@@ -836,12 +830,12 @@ class Tensor:
     classes, (logits, dtype) = self.shape[axis], self._accumulating()  # float32 inside for half
     samples = self.shape[:axis] + self.shape[axis + 1:]
     if target.shape != (self.shape if target.dtype.is_float else samples):
-      raise ValueError(f"a {target.dtype} target of shape {target.shape} must be {self.shape} (probabilities) or {samples} (class indices)")
+      raise ValueError(f"a {target.dtype} target of shape {target.shape}: probabilities are floats of shape {self.shape}, classes ints of {samples}")
     counted, probs = Tensor.full(samples, True, device=self.device), target  # the samples that count; per class
     if not target.dtype.is_float:
       counted = target != ignore_index
-      target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
-                                                               f"(ignore_index={ignore_index})"), ignore=ignore_index)
+      counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
+                                                                                 f"classes (ignore_index={ignore_index})"))
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
     probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes

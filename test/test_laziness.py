@@ -1,5 +1,6 @@
 """SPEC "Devices, laziness, debugging": nothing computes before a value is needed; GlobalCounters count kernels."""
 import gc
+import pytest
 import numpy as np
 from minigrad import GlobalCounters, Tensor
 from helpers import assert_close, rand
@@ -75,3 +76,21 @@ def test_realized_tensors_forget_their_graph(device):
     for _ in range(20):
         step()
     assert live_nodes() <= before + 5, f"{live_nodes() - before} graph nodes more after 20 steps"
+
+
+def test_gathers_and_class_targets_read_nothing_on_the_host_while_building(device, monkeypatch):
+    """Index checks run with the next realize: building embeddings, gathers, one_hot and a class-index cross-entropy
+    (and its backward) computes nothing; the realize still raises for an index out of range."""
+    table = Tensor(np.arange(20, dtype=np.float32).reshape(5, 4), device=device, requires_grad=True).realize()
+    rows, classes = Tensor([[0, 4], [2, 1]], device=device).realize(), Tensor([3, 0], device=device).realize()
+    import minigrad.lazy
+    reads = []
+    monkeypatch.setattr(minigrad.lazy.LazyBuffer, "numpy", lambda self: reads.append(self) or np.zeros(self.shape, self.dtype.np))
+    GlobalCounters.reset()
+    loss = table[rows].sum(1).cross_entropy(classes) + table.gather(0, rows).sum() + classes.one_hot(4).sum()
+    loss.backward()
+    assert GlobalCounters.kernel_count == 0 and not reads
+    monkeypatch.undo()
+    assert np.isfinite(loss.item()) and table.grad.shape == (5, 4)
+    with pytest.raises(IndexError, match="class index 7"):
+        table[rows].sum(1).cross_entropy(Tensor([7, 0], device=device)).numpy()
