@@ -124,8 +124,8 @@ CURATED = [
     ("tensor: softmax without its max shift", "minigrad/tensor.py", "exps = (self - self._peak(axis)).exp()", "exps = self.exp()"),
     ("tensor: log_softmax without its max shift", "minigrad/tensor.py", "shifted = self - self._peak(axis)\n", "shifted = self\n"),
     ("tensor: cross-entropy mean counts ignored samples", "minigrad/tensor.py", "loss = loss / counted.sum()", "loss = loss / per_sample.numel()"),
-    ("tensor: cross-entropy without 0 * log 0 = 0", "minigrad/tensor.py", "-(probs * zero_log_zero.where(0, logp)).sum(axis)",
-        "-(probs * logp).sum(axis)"),
+    ("tensor: cross-entropy without 0 * log 0 = 0", "minigrad/tensor.py", "(probs * zero_log_zero.where(0, shifted)).sum(axis)",
+        "(probs * shifted).sum(axis)"),
     ("tensor: cross-entropy counts ignored samples", "minigrad/tensor.py", "counted = target != ignore_index", "counted = target == target"),
     ("tensor: prod pads with 0", "minigrad/tensor.py", "- x.shape[-1], value=1)  # ones up to", "- x.shape[-1], value=0)  # ones up to"),
     # backend_numpy.py: accumulation, NaN, masks, offsets
