@@ -113,5 +113,5 @@ class Backend:
 
   def compile(self, kernel):
     """The Runner of `kernel` for this device's kernel shapes, made once."""
-    if (kernel, self.shape) not in self.runners: self.runners[(kernel, self.shape)] = Runner(self, kernel)
-    return self.runners[(kernel, self.shape)]
+    if (runner := self.runners.get((kernel, self.shape))) is None: runner = self.runners[(kernel, self.shape)] = Runner(self, kernel)
+    return runner  # one lookup per launch: a Kernel hashes its whole tuple of steps each time

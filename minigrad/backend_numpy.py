@@ -100,5 +100,5 @@ class Backend:
 
   def compile(self, kernel):
     """The prepared callable of a kernel, made once per kernel structure."""
-    if kernel not in self.runners: self.runners[kernel] = prepare(kernel)
-    return self.runners[kernel]
+    if (runner := self.runners.get(kernel)) is None: runner = self.runners[kernel] = prepare(kernel)
+    return runner  # one lookup per launch: a Kernel hashes its whole tuple of steps each time
