@@ -5,7 +5,8 @@ through a single view, and that view does not repeat its elements (expand). A vi
 fine: the inlined value is wrapped as where(valid, value, 0), so padding reads 0 whatever the op maps 0 to. A kernel
 holds at most one reduce; elementwise ops before it run inside its loop, and those after it join it when they read its
 output in the same row-major order. Two exceptions undo a kernel that costs more than it saves: a reduce-free base
-that all its consumers read inside one kernel through one view is computed once there (relu reads its input twice),
+that all its consumers read inside one kernel through one view, each of them read there in its own order, is computed
+once there (relu reads its input twice),
 and a cheap reduce-free base (at most CHEAP_OPS ops, counting the cheap bases below it) is recomputed by every kernel
 that reads it rather than stored and read back (softmax's exp(x - max), a broadcast bias's sigmoid), except by a kernel
 with a reduce through an expand, whose loop would repeat it. `contiguous()` always gets memory.
@@ -52,15 +53,20 @@ def _choose_kernels(outs, order, consumers, views):
     # the ops base costs when recomputed: itself and the sources inlined or recomputed with it (capped: shared sources
     # count once per use). Which sources are stored is settled now: only consumers decide it.
     cost[base] = min(CHEAP_OPS + 1, 1 + sum(cost.get(src.base, 0) for src in base.srcs if src.base not in realize or not has_reduce[src.base]))
-  kernels_of = {}  # the exceptions, consumers first: the kernels each base ends up in
+  kernels_of, plain = {}, {}  # the exceptions, consumers first: the kernels each base ends up in, and if it is read there in
+  # its own order (what a reader passes on to its sources is then the view it reads them through, nothing composed)
   for base in reversed(order):
-    kernels = set().union(*(kernels_of[c] for c in consumers[base]))
+    kernels, readers = set().union(*(kernels_of[c] for c in consumers[base])), consumers[base]
     if base in realize and not has_reduce[base] and base not in outs and base.op is not UnaryOps.NOOP:
       expands = any(view.st.expands for view in views[base])
-      once = len(kernels) == 1 and len(views[base]) == 1 and not expands
+      # readers not in their own order would compose differing views with its view: it would be computed once per view,
+      # and their number multiplies down a chain of such bases
+      once = len(kernels) == 1 and len(views[base]) == 1 and not expands and all(plain[c] for c in readers)
       cheap = cost[base] <= CHEAP_OPS and not (expands and any(has_reduce[k] for k in kernels))  # not repeated by a reduce's loop
       if once or cheap: realize.discard(base)  # computed where each reader needs it
     kernels_of[base] = {base} if base in realize else kernels
+    in_order = all(plain[c] for c in readers) and all(_same_order(view.st, base) for view in views[base])
+    plain[base] = base in realize or isinstance(base.op, ReduceOps) or in_order
   return realize
 
 

@@ -342,7 +342,7 @@ class Tensor:
   def square(self) -> Tensor: return self * self
   def abs(self) -> Tensor: return self.relu() + (-self).relu()
   def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, (self == self).where(self * 0, 0)))  # sign(NaN) is 0
-  def cos(self) -> Tensor: return (math.pi / 2 - self).sin()
+  def cos(self) -> Tensor: return 1 - 2 * (self * 0.5).sin().square()  # x / 2 is exact; pi / 2 - x rounds a large x
   def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
   def silu(self) -> Tensor: return self * self.sigmoid()
   def leaky_relu(self, neg_slope=0.01) -> Tensor: return (self > 0).where(self, self * neg_slope)  # slope at 0, as PyTorch
@@ -582,11 +582,12 @@ class Tensor:
     advanced = [k for k, item in enumerate(index) if isinstance(item, (Tensor, int, np.integer))]
     return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
 
-  def _index(self, idx: Tensor, dim) -> Tensor:
-    """An integer index into dim with negatives wrapped; an out-of-range one raises IndexError, naming it."""
+  def _index(self, idx: Tensor, dim, wrap=True) -> Tensor:
+    """An integer index into dim with negatives wrapped, as NumPy's indexing, or refused (wrap=False: gather and
+    Embedding, as PyTorch); an out-of-range one raises IndexError, naming it."""
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
-    idx._check_range(-size, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
+    idx._check_range(-size if wrap else 0, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
     return (idx < 0).where(idx + size, idx)
 
   def _pick(self, hit: Tensor, axis) -> Tensor:
@@ -598,11 +599,11 @@ class Tensor:
     value, picked_code = (hit.cast(self.dtype) * finite.where(self, 0)).sum(axis), (hit.cast(dtypes.float32) * code).sum(axis)
     return (picked_code == 0).where(value, (picked_code < 3).where((1.5 - picked_code) * math.inf, math.nan)).cast(self.dtype)
 
-  def _gather(self, gathers, to_front) -> Tensor:
+  def _gather(self, gathers, to_front, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
     one element of the gathered dims (flattened into one) by a one-hot product."""
-    dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0])
-    for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d)  # row-major over the gathered dims, broadcast
+    dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0], wrap)
+    for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d, wrap)  # row-major over the gathered dims, broadcast
     table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)
     hit = flat.reshape(-1, 1, *[1] * (table.ndim - 2)) == table._positions(1)
     result = table._pick(hit, 1).reshape(*flat.shape, *table.shape[2:])
@@ -616,7 +617,7 @@ class Tensor:
       raise IndexError(f"gather along dim {dim} needs an index of {self.ndim} dims no larger than {self.shape} elsewhere, got {index.shape}")
     if self.ndim == 0: return self.reshape(1).gather(0, index.reshape(1)).reshape(())
     x = self.shrink(tuple((0, s if d == dim else n) for d, (n, s) in enumerate(zip(index.shape, self.shape)))).unsqueeze(dim)
-    return x._pick(self._index(index, dim).unsqueeze(dim + 1) == x._positions(dim + 1), dim + 1)
+    return x._pick(self._index(index, dim, wrap=False).unsqueeze(dim + 1) == x._positions(dim + 1), dim + 1)
 
   def cat(self, *others, dim=0) -> Tensor:
     """Join tensors along an existing dim: Tensor.cat(a, b), a.cat(b) or Tensor.cat([a, b]). One kernel: each piece is

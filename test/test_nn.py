@@ -120,3 +120,14 @@ def test_layernorm_over_several_trailing_dims(device):
     flat_ref = layernorm_ref(x.reshape(2, 12), w.reshape(12), b.reshape(12)).reshape(2, 3, 4)
     check(lambda x, w, b: with_params(nn.LayerNorm((3, 4)), weight=w, bias=b)(x), lambda *_: flat_ref,
           x, w, b, device=device, rtol=1e-6, f32_rtol=1e-4, f32_atol=1e-5, grad=False)
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_embedding_and_gather_refuse_negative_and_too_large_indices_as_pytorch(device, bad):
+    """Negative indices wrap in NumPy-style indexing (t[idx]) but are out of range for Embedding and gather, as in PyTorch."""
+    table = Tensor(np.arange(10.0).reshape(5, 2), device=device)
+    with pytest.raises(IndexError, match=f"index {bad} is out of range"):
+        with_params(nn.Embedding(5, 2), weight=table)(Tensor([0, bad], device=device)).numpy()
+    with pytest.raises(IndexError, match=f"index {bad} is out of range"):
+        table.gather(0, Tensor([[0, 1], [bad, 0]], device=device)).numpy()
+    assert table[Tensor([-1], device=device)].tolist() == [[8.0, 9.0]]

@@ -187,3 +187,13 @@ def test_kl_as_a_difference_of_cross_entropies_over_a_large_vocabulary(device):
 def test_cross_entropy_of_equal_huge_logits_is_ln_2(device, scale):
     got = Tensor([[scale, scale]], device=device).cross_entropy(Tensor([1], device=device))
     assert abs(got.item() - np.log(2)) < 1e-6
+
+
+def test_cos_of_large_float32_inputs_within_1e6_of_float64(device):
+    """cos(x) as 1 - 2 sin(x / 2)**2: halving is exact, where pi / 2 - x rounds a large x (an error of 3e-5 near 1000)."""
+    x = np.concatenate([np.linspace(-1000, 1000, 20001), np.linspace(-4, 4, 801)]).astype(np.float32)
+    t = Tensor(x, device=device, requires_grad=True)
+    out = t.cos()
+    out.sum().backward()
+    assert np.abs(out.numpy() - np.cos(x.astype(np.float64))).max() < 1e-6
+    assert np.abs(t.grad.numpy() + np.sin(x.astype(np.float64))).max() < 1e-4  # sin's derivative is still sin(pi/2 - x)

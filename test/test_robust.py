@@ -3,6 +3,7 @@ stack need O(output) memory, accumulated gradients cost the memory and work of o
 import threading
 import tracemalloc
 import numpy as np
+import pytest
 from minigrad import GlobalCounters, Tensor, nn
 
 
@@ -108,3 +109,13 @@ def test_accumulating_micro_batches_holds_the_memory_of_one():
             tracemalloc.stop()
     one, many = accumulate(2), accumulate(20)
     assert many < 1.5 * one, f"20 micro-batches peaked at {many / one:.1f}x the memory of 2"
+
+
+def test_bad_operands_expands_and_cats_raise_clear_errors():
+    x = Tensor([[1.0, 2.0]])
+    with pytest.raises(TypeError, match="cannot combine a Tensor with str"):
+        x + "a"
+    with pytest.raises(ValueError, match=r"cannot expand shape \(1, 2\) to \(3, 3\)"):
+        x.expand(3, 3)
+    with pytest.raises(ValueError, match="cat needs at least one tensor, each of at least 1 dim"):
+        Tensor.cat(Tensor(1.0), Tensor(2.0))

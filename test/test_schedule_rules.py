@@ -270,6 +270,27 @@ def test_relu_of_a_chain_computes_the_chain_once(device):
     check(out, np.maximum(np.log(np.exp(a * 2 + 1)) * a, 0), 1, atol=1e-5)
 
 
+def test_base_read_by_two_consumers_through_differing_views_is_stored(device):
+    """Computed once per distinct view it is read through: an expensive base read plainly and through a transpose is
+    stored, read plainly twice it is computed once in one kernel."""
+    (x,), (a,) = inputs(device, (6, 6))
+    shared, ref = chain(x, CHEAP_OPS + 1), chain_ref(a, CHEAP_OPS + 1)
+    check((shared * 3).T + shared.sin(), (ref * 3).T + np.sin(ref), 2, atol=1e-5)
+    check(((shared * 3) + shared.sin()).T, ((ref * 3) + np.sin(ref)).T, 1, atol=1e-5)
+
+
+def test_chain_read_through_alternating_views_grows_linearly(device):
+    """Each step reads the last two results through differing views: inlined whole, the kernel would compute the k-th
+    result once per path to it, about 1.6**k times."""
+    (x, y), (a, b) = inputs(device, (4, 4), (4, 4))
+    moves, np_moves = [lambda t: t.T, lambda t: t.flip(0), lambda t: t.flip(1)], [lambda t: t.T, lambda t: t[::-1], lambda t: t[:, ::-1]]
+    for i in range(30):
+        (x, y), (a, b) = (moves[i % 3]((x + y) * 0.5), x), (np_moves[i % 3]((a + b) * 0.5), a)
+    GlobalCounters.reset()
+    assert_close(x.numpy(), a, 1e-5)
+    assert GlobalCounters.global_ops <= 3 * 30 * a.size  # an add and a mul per step, and a where per masked read at most
+
+
 def test_global_ops_counts_every_element_a_reduce_reads(device):
     (x, y), (a, b) = inputs(device, (4, 10), (4, 10))
     total, largest = x.sum(1, keepdim=True), (x * y).max(0, keepdim=True)

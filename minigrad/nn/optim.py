@@ -6,7 +6,8 @@ from minigrad.tensor import Tensor
 
 
 class Optimizer:
-  """The parameters to update (each once, even if listed twice) and the learning rate."""
+  """The parameters to update (each once, even if listed twice) and the learning rate. A subclass defines
+  _update(i, param, grad): it assigns the new value of params[i] (and of its state) and returns the tensors that changed."""
   def __init__(self, params, lr, **hyperparameters):
     """Refuses what could never train (non-leaf tensors, tensors without requires_grad) and negative hyperparameters."""
     if isinstance(params, Tensor): raise TypeError("params must be an iterable of Tensors (a list), not a single Tensor")
@@ -42,10 +43,6 @@ class Optimizer:
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
-
-  def _update(self, i: int, param: Tensor, grad: Tensor) -> List[Tensor]:
-    """Assign the new value of params[i] (and of its state); return the tensors that changed."""
-    raise NotImplementedError
 
 
 class SGD(Optimizer):
