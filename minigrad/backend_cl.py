@@ -24,9 +24,7 @@ def find_context(cl):
   for label, make_context in candidates:
     try:
       context = make_context()
-      with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl.Program(context, PROBE_SOURCE).build()
+      cl.Program(context, PROBE_SOURCE).build()
       return context
     except Exception as error: reasons.append(f"{label}: {(str(error).strip() or repr(error)).splitlines()[0]}")
   raise RuntimeError(f"no usable OpenCL device ({'; '.join(reasons) or 'no devices found'}): {INSTALL_HELP}")
@@ -73,6 +71,7 @@ class Backend:
   def __init__(self):
     try: import pyopencl as cl
     except ImportError as error: raise RuntimeError(f"device CL needs pyopencl ({error}): {INSTALL_HELP}") from None
+    warnings.filterwarnings("ignore", category=cl.CompilerWarning)  # PoCL's build logs come as warnings: DEBUG=3 prints them
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
     # kernel shapes are chosen from the device's preferred float vector width (a power of two, at most 8) and cores
@@ -103,9 +102,7 @@ class Backend:
       if OPENCL.fp64 in source and "cl_khr_fp64" not in self.device.extensions:
         raise RuntimeError(f"float64 needs the OpenCL extension cl_khr_fp64, which {self.device.name.strip()} lacks")
       if DEBUG >= 3: print(source)
-      with warnings.catch_warnings():
-        warnings.simplefilter("ignore", self.cl.CompilerWarning)
-        program = self.cl.Program(self.context, source).build()
+      program = self.cl.Program(self.context, source).build()
       if DEBUG >= 3 and (log := program.get_build_info(self.device, self.cl.program_build_info.LOG).strip()): print(log)
       GlobalCounters.compile_count += 1
       self.programs[source] = {function.function_name: function for function in program.all_kernels()}

@@ -6,8 +6,8 @@ from minigrad.ops import BinaryOps, ReduceOps, TernaryOps, UnaryOps
 
 class Function:
   """A subclass defines forward(*lazybuffers, **args) -> LazyBuffer and backward(grad) -> the gradient of each input
-  (a tuple for several inputs; None for an input that gets none). Tensor._apply makes one per use."""
-  differentiable = True  # comparisons say False: their results carry no gradient
+  (a tuple for several inputs; None for an input that gets none). Tensor._apply makes one per use, and records it only
+  when the result is a float: a comparison's bool and a cast to int carry no gradient, as in PyTorch."""
 
 
 class _Pointwise(Function):
@@ -109,12 +109,10 @@ class Maximum(_Pointwise):
 
 class Less(_Pointwise):
   op = BinaryOps.CMPLT
-  differentiable = False
 
 
 class Equal(_Pointwise):
   op = BinaryOps.CMPEQ
-  differentiable = False
 
 
 class Where(_Pointwise):

@@ -20,7 +20,8 @@ def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffe
 
 @functools.lru_cache(maxsize=1024)
 def _cached_const(value, _, shape, dtype, device) -> LazyBuffer:
-  return _node(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value).expand(shape)
+  # not through _node, whose keys compare values: -0.0 == 0.0 would find the other zero
+  return LazyBuffer(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value).expand(shape)
 
 
 class LazyBuffer:

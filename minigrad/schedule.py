@@ -22,6 +22,7 @@ from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8
 schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
+schedules = {}  # a graph's structure (its ops, views, constants and leaves by place) -> its launches, bases by place
 capture = []  # while a TinyJit captures: a list that receives (runner, out base, input bases, args) per launch
 
 
@@ -65,8 +66,7 @@ def _choose_kernels(outs, order, consumers, views):
       cheap = cost[base] <= CHEAP_OPS and not (expands and any(has_reduce[k] for k in kernels))  # not repeated by a reduce's loop
       if once or cheap: realize.discard(base)  # computed where each reader needs it
     kernels_of[base] = {base} if base in realize else kernels
-    in_order = all(plain[c] for c in readers) and all(_same_order(view.st, base) for view in views[base])
-    plain[base] = base in realize or isinstance(base.op, ReduceOps) or in_order
+    plain[base] = base in realize or all(plain[c] for c in readers) and all(_same_order(view.st, base) for view in views[base])
   return realize
 
 
@@ -120,7 +120,8 @@ def _lower(root, realize):
 
 
 def create_schedule(outs):
-  """A ScheduleItem for every kernel needed to realize outs, in dependency order."""
+  """A ScheduleItem for every kernel needed to realize outs, in dependency order: lowered the first time a graph of
+  this structure is seen, then looked up."""
   # every unrealized base that outs need, dependencies first (leaves are kernel inputs and arguments), and the distinct
   # consumers and views of each base
   order, seen, consumers, views, stack = [], set(), defaultdict(set), defaultdict(set), [(b, False) for b in outs]
@@ -134,8 +135,18 @@ def create_schedule(outs):
         consumers[src.base].add(base)
         views[src.base].add(src)
         stack.append((src.base, False))
-  realize = _choose_kernels(outs, order, consumers, views)
-  return [_lower(base, realize) for base in order if base in realize]
+  # the structure: each base by its place in order, each leaf by its place after them and what a kernel reads of it (a
+  # constant's value as str tells -0.0 from 0.0)
+  place, leaves = {base: (i,) for i, base in enumerate(order)}, {}
+  def ref(b): return place.get(b) or (len(order) + leaves.setdefault(b, len(leaves)), b.op, str(b.arg), b.dtype, b.shape)
+  key = (tuple((b.op, b.arg, b.dtype, b.shape, tuple((ref(s.base), s.st) for s in b.srcs)) for b in order), tuple(map(ref, outs)))
+  if (launches := schedules.get(key)) is None:
+    realize = _choose_kernels(outs, order, consumers, views)
+    if len(schedules) > 200: schedules.clear()  # bounded: a graph may hold a new Python scalar on every call
+    launches = schedules[key] = [(item.kernel, ref(item.out)[0], [ref(b)[0] for b in item.inputs], item.args)
+                                 for item in (_lower(base, realize) for base in order if base in realize)]
+  bases = order + list(leaves)
+  return [ScheduleItem(kernel, bases[out], tuple(bases[i] for i in inputs), args) for kernel, out, inputs, args in launches]
 
 
 def run_schedule(schedule):

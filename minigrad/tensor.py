@@ -234,7 +234,7 @@ class Tensor:
     parents = (self,) + others
     ctx = function_class()
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
-    if function_class.differentiable and any(t.requires_grad for t in parents) and Tensor.grad_enabled():
+    if result.dtype.is_float and any(t.requires_grad for t in parents) and Tensor.grad_enabled():  # comparisons carry none
       result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
     return result
 
@@ -298,9 +298,7 @@ class Tensor:
   def _floating(self) -> Tensor: return self if self.dtype.is_float else self.float()
 
   def add(self, other, reverse=False) -> Tensor: return self._binary(F.Add, other, reverse)
-  def sub(self, other, reverse=False) -> Tensor:
-    x, y = self._broadcasted(other, reverse=reverse)
-    return x + -y  # a sum with a negation: its gradient needs no primitive of its own
+  def sub(self, other, reverse=False) -> Tensor: return (-self).add(other) if reverse else self.add(-other)  # no primitive of its own
   def mul(self, other, reverse=False) -> Tensor: return self._binary(F.Mul, other, reverse)
 
   def div(self, other, reverse=False) -> Tensor:
@@ -758,7 +756,7 @@ class Tensor:
     rounded = (x.abs() < big).where((x < 0).where((x - big) + big, (x + big) - big), x)
     return (x == x).where(rounded.cast(self.dtype), self)  # self only where it is nan: connected, with gradient 0
 
-  def floor(self) -> Tensor: return self.round() - (self.round() > self)
+  def floor(self) -> Tensor: return self.round() - (self.round() > self).cast(self.dtype)  # no bool in a subtraction, as PyTorch
   def ceil(self) -> Tensor: return self.round() + (self.round() < self)
   def trunc(self) -> Tensor: return (self < 0).where(self.ceil(), self.floor())
   def tan(self) -> Tensor: return self.sin() / self.cos()

@@ -4,6 +4,7 @@ tests change together."""
 import numpy as np
 import pytest
 from minigrad import Device, GlobalCounters, Tensor
+from minigrad import schedule
 from minigrad.schedule import CHEAP_OPS
 from helpers import assert_close, check as check_view, rand
 
@@ -379,6 +380,33 @@ def test_a_new_kernel_structure_compiles_once(device):
     assert compiled_so_far(device) == before + 1
     assert_close(((x.sin() + 2).sqrt() * x.exp()).numpy(), np.sqrt(np.sin(a) + 2) * np.exp(a), 1e-5)
     assert compiled_so_far(device) == before + 1
+
+
+# ---- a graph of a structure seen before is looked up, not lowered again
+
+def test_a_graph_of_a_seen_structure_is_not_lowered_again_and_reads_its_own_inputs(device, monkeypatch):
+    (x, y), (a, b) = inputs(device, (4, 6), (4, 6))
+    schedule.schedules.clear()  # (the other device's run of this test has seen the structure)
+    lowered, lower = [], schedule._lower
+    monkeypatch.setattr(schedule, "_lower", lambda *args: lowered.append(args[0]) or lower(*args))
+
+    def graph(p, q): return (p * 3 + q).exp().sum(1) / q.sum()
+    def reference(p, q): return np.exp(p * 3 + q).sum(1) / q.sum()
+    assert_close(graph(x, y).numpy(), reference(a, b), 1e-5)
+    assert len(lowered) >= 2
+    lowered.clear()
+    assert_close(graph(y, x).numpy(), reference(b, a), 1e-5)  # the same structure on other inputs: looked up
+    assert graph(x, x).numpy().shape == (4,) and lowered  # one input read twice is another structure: lowered
+    assert_close(graph(x, x).numpy(), reference(a, a), 1e-5)
+
+
+@pytest.mark.parametrize("zeros", [(0.0, -0.0), (-0.0, 0.0)])
+def test_graphs_whose_constants_differ_only_in_the_sign_of_zero_get_their_values(device, zeros):
+    (x,), (a,) = inputs(device, (3, 3))
+    for zero in zeros:  # 1 / (positive * zero) is inf with the sign of zero
+        with np.errstate(divide="ignore"):
+            expected = (1 / ((a * a + 1) * np.float32(zero))).tolist()
+        assert (1 / ((x * x + 1) * zero)).numpy().tolist() == expected
 
 
 # ---- views of padding: a view lying in padding reads 0 through any later reshape, expand or index, forward and backward
