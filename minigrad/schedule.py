@@ -10,7 +10,8 @@ once there (relu reads its input twice),
 and a cheap reduce-free base (at most CHEAP_OPS ops, counting the cheap bases below it) is recomputed by every kernel
 that reads it rather than stored and read back (softmax's exp(x - max), a broadcast bias's sigmoid), except by a kernel
 with a reduce through an expand, whose loop would repeat it. `contiguous()` always gets memory.
-Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile.
+Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile. A
+graph of a structure seen before is not cut and lowered again: its launches are looked up by that structure.
 """
 import threading, time
 from collections import defaultdict
@@ -70,9 +71,10 @@ def _choose_kernels(outs, order, consumers, views):
   return realize
 
 
-def _lower(root, realize):
-  """The launch computing root: its kernel, the bases it reads and the values of its scalar arguments (constants and
-  view offsets). An iterative walk, so deep graphs don't hit Python's recursion limit."""
+def _lower(root, realize, place_of):
+  """The launch computing root, with every base given by place_of(base) (see create_schedule): its kernel, the bases
+  it computes and reads, and its scalar arguments (a view's offset, a fixed number, or the place of a constant leaf
+  whose value it is). An iterative walk, so deep graphs don't hit Python's recursion limit."""
   # each distinct step and input, in the order first met, to its index; each distinct argument to (its slot, its value)
   index_of, input_index, arg_slots, memo = {}, {}, {}, {}
 
@@ -80,11 +82,11 @@ def _lower(root, realize):
 
   def slot(key, value): return arg_slots.setdefault(key, (len(arg_slots), value))[0]
 
-  def const(value, dtype, st):  # equal constants share a slot: str tells -0.0 from 0.0 and lets nan equal itself
-    return emit(KOp(KernelOps.CONST, (), ConstBuffer(slot((str(value), dtype), value), st), dtype, st.shape))
+  def const(source, dtype, st):  # a constant leaf's place (its value is read as each launch is made) or a fixed number
+    return emit(KOp(KernelOps.CONST, (), ConstBuffer(slot((source, dtype), source), st), dtype, st.shape))
 
   def leaf(base, st):
-    if base.op is LoadOps.CONST: return const(base.arg, base.dtype, st)
+    if base.op is LoadOps.CONST: return const(place_of(base), base.dtype, st)
     first = st.views[0]  # its offset becomes a kernel argument of its own (a fresh key matches no other)
     if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
     buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset) if first.offset else None)
@@ -116,7 +118,7 @@ def _lower(root, realize):
       zero = const(base.dtype.np(0).item(), base.dtype, ShapeTracker((View(st.shape, (0,) * len(st.shape)),)))
       node = emit(KOp(TernaryOps.WHERE, (valid, node, zero), None, base.dtype, st.shape))
     memo[ref] = node
-  return ScheduleItem(Kernel(tuple(index_of)), root, tuple(input_index), tuple(value for _, value in arg_slots.values()))
+  return ScheduleItem(Kernel(tuple(index_of)), place_of(root), tuple(map(place_of, input_index)), tuple(value for _, value in arg_slots.values()))
 
 
 def create_schedule(outs):
@@ -135,18 +137,18 @@ def create_schedule(outs):
         consumers[src.base].add(base)
         views[src.base].add(src)
         stack.append((src.base, False))
-  # the structure: each base by its place in order, each leaf by its place after them and what a kernel reads of it (a
-  # constant's value as str tells -0.0 from 0.0)
+  # the structure: each base by its place in order, each leaf by its place after them and what a kernel reads of it
+  # (not a constant's value: that is a kernel argument, read from the leaf in that place on each call)
   place, leaves = {base: (i,) for i, base in enumerate(order)}, {}
-  def ref(b): return place.get(b) or (len(order) + leaves.setdefault(b, len(leaves)), b.op, str(b.arg), b.dtype, b.shape)
+  def ref(b): return place.get(b) or (len(order) + leaves.setdefault(b, len(leaves)), b.op, b.dtype, b.shape)
   key = (tuple((b.op, b.arg, b.dtype, b.shape, tuple((ref(s.base), s.st) for s in b.srcs)) for b in order), tuple(map(ref, outs)))
   if (launches := schedules.get(key)) is None:
     realize = _choose_kernels(outs, order, consumers, views)
     if len(schedules) > 200: schedules.clear()  # bounded: a graph may hold a new Python scalar on every call
-    launches = schedules[key] = [(item.kernel, ref(item.out)[0], [ref(b)[0] for b in item.inputs], item.args)
-                                 for item in (_lower(base, realize) for base in order if base in realize)]
-  bases = order + list(leaves)
-  return [ScheduleItem(kernel, bases[out], tuple(bases[i] for i in inputs), args) for kernel, out, inputs, args in launches]
+    launches = schedules[key] = [_lower(base, realize, ref) for base in order if base in realize]
+  bases = order + list(leaves)  # a ref's first item is its place here
+  return [ScheduleItem(kernel, bases[out[0]], tuple(bases[i[0]] for i in inputs), tuple(bases[a[0]].arg if isinstance(a, tuple) else a for a in args))
+          for kernel, out, inputs, args in launches]
 
 
 def run_schedule(schedule):

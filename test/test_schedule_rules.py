@@ -400,6 +400,17 @@ def test_a_graph_of_a_seen_structure_is_not_lowered_again_and_reads_its_own_inpu
     assert_close(graph(x, x).numpy(), reference(a, a), 1e-5)
 
 
+def test_a_graph_with_new_python_scalars_is_not_lowered_again(device, monkeypatch):
+    """p -= lr * grad with a decaying Python lr: constants are kernel arguments, read from the graph on each call."""
+    (x, y), (a, b) = inputs(device, (5, 3), (5, 3))
+    schedule.schedules.clear()
+    lowered, lower = [], schedule._lower
+    monkeypatch.setattr(schedule, "_lower", lambda *args: lowered.append(args[0]) or lower(*args))
+    for step, lr in enumerate([0.5, 0.25, -0.0, float("nan"), 1e-3]):
+        assert_close((x - lr * (y * 2.5)).numpy(), a - np.float32(lr) * (b * 2.5), 1e-5, 1e-6)
+        assert len(lowered) == 1, f"lowered again at step {step}"
+
+
 @pytest.mark.parametrize("zeros", [(0.0, -0.0), (-0.0, 0.0)])
 def test_graphs_whose_constants_differ_only_in_the_sign_of_zero_get_their_values(device, zeros):
     (x,), (a,) = inputs(device, (3, 3))
