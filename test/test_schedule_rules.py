@@ -400,6 +400,14 @@ def test_a_graph_of_a_seen_structure_is_not_lowered_again_and_reads_its_own_inpu
     assert_close(graph(x, x).numpy(), reference(a, a), 1e-5)
 
 
+def test_a_seen_structure_realized_with_one_more_output_gets_its_own_kernels(device):
+    (x, y), (a, b) = inputs(device, (4, 5), (4, 5))
+    assert kernels_to_realize((x * 2 + 1).exp()) == 1
+    inner = y * 2 + 1
+    assert kernels_to_realize(inner.exp(), inner) == 2  # the same graph, but inner is an output now: it gets memory
+    assert_close(inner.numpy(), b * 2 + 1, 1e-6)
+
+
 def test_a_graph_with_new_python_scalars_is_not_lowered_again(device, monkeypatch):
     """p -= lr * grad with a decaying Python lr: constants are kernel arguments, read from the graph on each call."""
     (x, y), (a, b) = inputs(device, (5, 3), (5, 3))
