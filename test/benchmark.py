@@ -416,6 +416,28 @@ def workload_rows():
     print(row, flush=True)
 
 
+def schedule_cache_rows(repeats=4, number=5):
+  """Each program's plain step with the schedule lookup on and off (every graph cut and lowered anew), timed in turns
+  in this process."""
+  from minigrad import schedule
+
+  class NeverFound(dict):
+    def get(self, key, default=None): return None
+  print("\nplain steps with the schedule cache on / off (NUMPY)")
+  cached = schedule.schedules
+  for name, make in (("micrograd moons MLP", moons_steps), ("makemore MLP", makemore_steps), ("char transformer", char_gpt_steps)):
+    step, best = make(None)[0], {"on": float("inf"), "off": float("inf")}
+    for _ in range(3): step()
+    for _ in range(repeats):
+      for mode, table in (("on", cached), ("off", NeverFound())):
+        schedule.schedules = table
+        start = time.perf_counter()
+        for _ in range(number): step()
+        best[mode] = min(best[mode], (time.perf_counter() - start) / number)
+    schedule.schedules = cached
+    print(f"{name:<22} {best['on'] * 1e3:8.2f} ms on, {best['off'] * 1e3:8.2f} ms off", flush=True)
+
+
 # ---- CL (OpenCL) rows. CL kernels run asynchronously, so every timed call ends by waiting for the queue.
 def cl_synchronized(fn):
   def run():
@@ -539,4 +561,5 @@ if __name__ == "__main__":
   print(f"MLP 784-128-10 train step, batch 128, nn.Linear + optim.SGD (NUMPY): {ours * 1e3:.2f} ms, hand-written NumPy "
         f"{ref * 1e3:.2f} ms, ratio {ours / ref:.2f}x")
   workload_rows()
+  schedule_cache_rows()
   cl_rows()
