@@ -144,7 +144,7 @@ def create_schedule(outs):
   key = (tuple((b.op, b.arg, b.dtype, b.shape, tuple((ref(s.base), s.st) for s in b.srcs)) for b in order), tuple(map(ref, outs)))
   if (launches := schedules.get(key)) is None:
     realize = _choose_kernels(outs, order, consumers, views)
-    if len(schedules) > 200: schedules.clear()  # bounded: a graph may hold a new Python scalar on every call
+    if len(schedules) > 64: schedules.clear()  # bounded (a transformer step's entry is ~3 MB): slices at new offsets miss
     launches = schedules[key] = [_lower(base, realize, ref) for base in order if base in realize]
   bases = order + list(leaves)  # a ref's first item is its place here
   return [ScheduleItem(kernel, bases[out[0]], tuple(bases[i[0]] for i in inputs), tuple(bases[a[0]].arg if isinstance(a, tuple) else a for a in args))
