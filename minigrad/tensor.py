@@ -586,7 +586,7 @@ class Tensor:
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
     idx._check_range(-size if wrap else 0, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
-    return (idx < 0).where(idx + size, idx)
+    return (idx < 0).where(idx + size, idx) if wrap else idx  # refused negatives never reach a kernel
 
   def _pick(self, hit: Tensor, axis) -> Tensor:
     """sum(hit * self, axis) for a one-hot bool hit: a product that a sum reduces, so a matmul, never the full
