@@ -1,6 +1,6 @@
-"""The CL device: OpenCL through pyopencl. Kernels are rendered by renderer_c in the OpenCL dialect (CPU-shaped, sized
-by this device's vector width and compute units; a GPU runs them correctly but untuned), built once per process, and
-queued without waiting.
+"""The CL device: OpenCL through pyopencl. Kernels are rendered by renderer_c in the OpenCL dialect, shaped for what
+this device reports (MINIGRAD_CL_SHAPE=gpu or cpu forces the GPU- or CPU-shaped kernels, so either can be tested on
+any device), built once per process, and queued without waiting.
 """
 import os, warnings
 import numpy as np
@@ -74,8 +74,11 @@ class Backend:
     warnings.filterwarnings("ignore", category=cl.CompilerWarning)  # PoCL's build logs come as warnings: DEBUG=3 prints them
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
-    # kernel shapes are chosen from the device's preferred float vector width (a power of two, at most 8) and cores
-    self.shape = Shape(min(8, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1)), self.device.max_compute_units)
+    # kernel shapes are chosen from the device's type, preferred float vector width (a power of two, at most 8; a GPU
+    # computes one value per work-item), cores and work-group limit
+    gpu = os.getenv("MINIGRAD_CL_SHAPE", "gpu" if self.device.type & cl.device_type.GPU else "cpu").lower() == "gpu"
+    width = 1 if gpu else min(8, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1))
+    self.shape = Shape(width, self.device.max_compute_units, gpu, self.device.max_work_group_size)
     # source -> {function name: compiled function}; (Kernel, shape) -> Runner; bytes -> free buffers
     self.programs, self.runners, self.free = {}, {}, {}
 

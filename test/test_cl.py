@@ -1,7 +1,9 @@
-"""The CL backend's kernel shapes, each checked against NumPy in float64. Every test that runs kernels runs twice: with
-vectors of 4 or more floats (what a CPU gets) and with width 1 (what a device that prefers scalars, as most GPUs report,
-gets), forced on whatever device this is. Those tests also run with every buffer between fences of NaN (the `shape` fixture): a kernel that reads outside a buffer gets NaN in its result,
-and one that writes outside it breaks a fence, so each checks that its kernels stay inside their buffers."""
+"""The CL backend's kernel shapes, each checked against NumPy in float64. Every test that runs kernels runs three times,
+forced on whatever device this is: CPU-shaped with vectors of 4 or more floats (what a CPU gets), CPU-shaped with width
+1 (what a device that prefers scalars gets), and GPU-shaped (work-group lanes sharing a row through local memory, the
+tiled matmul), so every kernel shape is correct before any GPU sees it. Those tests also run with every buffer between
+fences of NaN (the `shape` fixture): a kernel that reads outside a buffer gets NaN in its result, and one that writes
+outside it breaks a fence, so each checks that its kernels stay inside their buffers."""
 import os, subprocess, sys
 import numpy as np
 import pytest
@@ -41,12 +43,13 @@ class FencedBuffer:
         FencedBuffer.made.append(self)
 
 
-@pytest.fixture(params=["vectors", "scalars"])
+@pytest.fixture(params=["vectors", "scalars", "gpu"])
 def shape(request, backend, monkeypatch):
-    """The CL backend, switched to vector (width 4 or more) or scalar (width 1) kernels for one test, with every buffer
-    made during the test (inputs, outputs, scratch) fenced; afterwards every fence must be intact."""
+    """The CL backend, switched to CPU-shaped vector (width 4 or more) or scalar (width 1) kernels, or to GPU-shaped
+    ones, for one test, with every buffer made during the test (inputs, outputs, scratch) fenced; afterwards every
+    fence must be intact."""
     saved = backend.shape
-    backend.shape = saved._replace(width=max(4, saved.width) if request.param == "vectors" else 1)
+    backend.shape = saved._replace(gpu=request.param == "gpu", width=max(4, saved.width) if request.param == "vectors" else 1)
     monkeypatch.setattr(backend_cl, "CLBuffer", FencedBuffer)
     FencedBuffer.made = []
     yield backend.shape
@@ -142,7 +145,7 @@ def test_float32_sums_are_accurate(shape):
 
 
 def test_a_sum_of_2_to_the_30_ones_is_exact(shape):
-    n = 2**30 if shape.width > 1 else 2**27  # scalar loops are slower
+    n = 2**30 if shape.width > 1 or shape.gpu else 2**27  # scalar loops are slower, but the GPU shape's tree is what makes 2**30 exact
     assert Tensor.ones(n, device="CL").sum().item() == n
 
 
@@ -266,12 +269,14 @@ def test_builds_print_nothing(backend):
 
 
 def test_a_new_dialect_is_a_table_of_facts(backend):
-    """Elementwise kernels and reductions (width 1, as a dialect without vector types needs) render in any dialect;
-    the matmul's register tiles use OpenCL C's vector types."""
-    cuda = Dialect('extern "C" __global__ void', "", "blockIdx.{1}", "threadIdx.{1}", "__half2float({0}[{1}])", "{0}[{1}] = __float2half({2});", "")
-    x = cl(np.ones((4, 5000), np.float16))
-    for tensor in ((x * 2).sum(axis=1), (x.T.exp() + 1).cast(dtypes.float32)):
+    """The GPU-shaped kernels (width 1, as a dialect without vector types needs) render in any dialect: elementwise,
+    reductions with a tree in shared memory, and the tiled matmul. (The CPU matmul's register tiles use OpenCL C's
+    vector types.)"""
+    cuda = Dialect('extern "C" __global__ void', "", "blockIdx.{1}", "threadIdx.{1}", "__half2float({0}[{1}])", "{0}[{1}] = __float2half({2});", "",
+                   "__shared__", "__syncthreads();")
+    x, y = cl(np.ones((4, 5000), np.float16)), cl(np.ones((64, 64), np.float32))
+    for tensor, shared in (((x * 2).sum(axis=1), True), ((x.T.exp() + 1).cast(dtypes.float32), False), (y @ y, True)):
         (kernel,) = kernels_of(tensor)
-        source = Renderer(kernel, cuda, backend.shape._replace(width=1)).render().source
-        assert "blockIdx.x" in source and "threadIdx.x" in source and "__half2float(in0[" in source, source
-        assert "get_" not in source and "vload" not in source and "vstore" not in source, source
+        source = Renderer(kernel, cuda, backend.shape._replace(width=1, gpu=True, max_group=256)).render().source
+        assert "blockIdx.x" in source and "threadIdx.x" in source and ("__syncthreads();" in source and "__shared__" in source) == shared, source
+        assert "get_" not in source and "__local" not in source and "vload" not in source and "vstore" not in source, source
