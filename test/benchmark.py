@@ -481,14 +481,16 @@ __kernel void chain(__global float* out, __global const float* restrict x) {
 }"""
 
 
-def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
-  """python test/benchmark.py --device CL: each row beside its reference, timed in turns in this process."""
+def cl_rows(batch=32, classes=100_000):
+  """python test/benchmark.py --device CL: each row beside its reference, timed in turns in this process. A GPU-shaped
+  device gets the GPU sizes: a 4096^3 matmul and a chain over 64M floats."""
   try: backend = Device["CL"]
   except RuntimeError as error:
     print(f"CL rows skipped: {error}")
     return
-  cl, queue = backend.cl, backend.queue
-  print(f"CL device: {backend.device.name.strip()} (vector width {backend.shape.width}, {backend.shape.compute_units} compute units)")
+  cl, queue, (n, elements) = backend.cl, backend.queue, (4096, 64 * 2**20) if backend.shape.gpu else (1024, 4 * 2**20)
+  print(f"CL device: {backend.device.name.strip()} ({'GPU' if backend.shape.gpu else 'CPU'}-shaped kernels, vector width "
+        f"{backend.shape.width}, {backend.shape.compute_units} compute units, work-groups up to {backend.shape.max_group})")
   reference = cl.Program(backend.context, REFERENCE_KERNELS).build(options=[f"-D N={n}"])
   hand_matmul_kernel, hand_chain_kernel = reference.matmul, reference.chain
   a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
@@ -499,7 +501,7 @@ def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
     hand_matmul_kernel(queue, (-(-n // 6), n // 16), (1, 1), product, ta.lazydata.base.realized.mem, tb.lazydata.base.realized.mem)
     queue.finish()
   ours, hand = interleaved([cl_synchronized(lambda: (ta @ tb).realize()), hand_matmul], repeats=5)
-  print(f"CL 1024^3 matmul: {2 * n ** 3 / ours / 1e9:.1f} GFLOP/s ({ours * 1e3:.1f} ms), hand-written OpenCL kernel "
+  print(f"CL {n}^3 matmul: {2 * n ** 3 / ours / 1e9:.1f} GFLOP/s ({ours * 1e3:.1f} ms), hand-written OpenCL kernel "
         f"{2 * n ** 3 / hand / 1e9:.1f} GFLOP/s: {hand / ours:.2f}x its speed")
 
   x = Tensor(np.random.rand(elements).astype(np.float32), device="CL").realize()
@@ -509,7 +511,7 @@ def cl_rows(n=1024, elements=4 * 1024 * 1024, batch=32, classes=100_000):
     hand_chain_kernel(queue, (elements // 8,), (64,), chained, x.lazydata.base.realized.mem)
     queue.finish()
   ours, hand = interleaved([cl_synchronized(lambda: ((x * 2 + 1).exp().log() * x).relu().realize()), hand_chain], repeats=20)
-  print(f"CL ((x*2+1).exp().log()*x).relu() on 4M floats: {2 * elements * 4 / ours / 1e9:.1f} GB/s effective ({ours * 1e3:.2f} ms), "
+  print(f"CL ((x*2+1).exp().log()*x).relu() on {elements // 2**20}M floats: {2 * elements * 4 / ours / 1e9:.1f} GB/s effective ({ours * 1e3:.2f} ms), "
         f"hand-written kernel {hand * 1e3:.2f} ms: {hand / ours:.2f}x its speed")
 
   rng = np.random.default_rng(0)
