@@ -262,10 +262,12 @@ def test_builds_print_nothing(backend):
     doubles = "cl_khr_fp64" in backend.device.extensions
     code = ("import numpy as np\nfrom minigrad import Tensor, dtypes\nx = Tensor(np.random.rand(70, 70).astype(np.float32), device='CL')\n"
             f"h, d = x.cast(dtypes.float16), x.cast(dtypes.float64 if {doubles} else dtypes.float32)\n"
-            "print(((x @ x).sum(axis=1) + h.exp().max(axis=0) + x.sum() + d.exp().sum(axis=0).cast(dtypes.float32)).numpy().shape)")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "POCL_KERNEL_CACHE": "0", "PYOPENCL_NO_CACHE": "1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert (done.stdout, done.stderr) == ("(70,)\n", ""), done.stderr
+            "print(((x @ x).sum(axis=1) + h.exp().max(axis=0) + x.sum() + d.exp().sum(axis=0).cast(dtypes.float32)).numpy().shape)\n"
+            "from minigrad import Device\nprint(Device['CL'].shape.gpu)")
+    for forced in ("cpu", "gpu"):
+        env = {**os.environ, "MINIGRAD_CL_SHAPE": forced, "PYTHONPATH": os.pathsep.join(sys.path), "POCL_KERNEL_CACHE": "0", "PYOPENCL_NO_CACHE": "1"}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert (done.stdout, done.stderr) == (f"(70,)\n{forced == 'gpu'}\n", ""), done.stderr  # MINIGRAD_CL_SHAPE chose the shape
 
 
 def test_a_new_dialect_is_a_table_of_facts(backend):
