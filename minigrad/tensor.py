@@ -420,9 +420,8 @@ class Tensor:
 
   @_takes_dim
   def min(self, axis=None, keepdim=False) -> Tensor:
-    if self.dtype == dtypes.bool: return self.cast(dtypes.int32).min(axis, keepdim).cast(dtypes.bool)
-    if not self.dtype.is_float: return -((-self - 1).max(axis, keepdim)) - 1  # ~max(~x) with ~x = -x - 1: -x wraps at -2**31
-    return -((-self).max(axis, keepdim))
+    if self.dtype.is_float: return -((-self).max(axis, keepdim))
+    return (-((-self.cast(dtypes.int32) - 1).max(axis, keepdim)) - 1).cast(self.dtype)  # ~max(~x), ~x = -x - 1: -x wraps at -2**31; bool can't negate
 
   @_accumulates
   def mean(self, axis=None, keepdim=False) -> Tensor:
