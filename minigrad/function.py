@@ -1,6 +1,7 @@
 """The primitive differentiable ops. Each one's forward and derivative are written once, here, over LazyBuffers;
 everything else in Tensor is composed from these."""
 import math
+from minigrad.lazy import LazyBuffer
 from minigrad.ops import BinaryOps, ReduceOps, TernaryOps, UnaryOps
 
 
@@ -143,43 +144,36 @@ class Max(Sum):
 
 
 # ---- movement (views: no data moves forward or backward)
-class Reshape(Function):
-  def forward(self, x, shape):
-    self.input_shape = x.shape
-    return x.reshape(shape)
+class _Movement(Function):
+  """A view of x: the subclass's `move`, a LazyBuffer movement op, with its one argument (a shape, an order, bounds or
+  axes); backward reads x's shape and that argument."""
+  def forward(self, x, arg):
+    self.input_shape, self.arg = x.shape, arg
+    return self.move(x, arg)
 
+
+class Reshape(_Movement):
+  move = staticmethod(LazyBuffer.reshape)
   def backward(self, grad): return grad.reshape(self.input_shape)
 
 
-class Permute(Function):
-  def forward(self, x, order):
-    self.inverse = [order.index(i) for i in range(len(order))]
-    return x.permute(order)
-
-  def backward(self, grad): return grad.permute(self.inverse)
+class Permute(_Movement):
+  move = staticmethod(LazyBuffer.permute)
+  def backward(self, grad): return grad.permute([self.arg.index(i) for i in range(len(self.arg))])
 
 
-class Expand(Function):
-  def forward(self, x, shape):
-    self.expanded = tuple(i for i, (old, new) in enumerate(zip(x.shape, shape)) if old != new)
-    return x.expand(shape)
-
-  def backward(self, grad): return grad.r(ReduceOps.SUM, self.expanded)
+class Expand(_Movement):
+  move = staticmethod(LazyBuffer.expand)
+  def backward(self, grad): return grad.r(ReduceOps.SUM, tuple(i for i, (old, new) in enumerate(zip(self.input_shape, self.arg)) if old != new))
 
 
-class Shrink(Function):
+class Shrink(_Movement):
   """Keep the window [start, end) of each dim. A window may reach past the edges, which pads with zeros, so the
   gradient is the window of grad that puts each element back where it came from: [-start, size - start)."""
-  def forward(self, x, bounds):
-    self.inverse = tuple((-start, size - start) for (start, _), size in zip(bounds, x.shape))
-    return x.shrink(bounds)
-
-  def backward(self, grad): return grad.shrink(self.inverse)
+  move = staticmethod(LazyBuffer.shrink)
+  def backward(self, grad): return grad.shrink(tuple((-start, size - start) for (start, _), size in zip(self.arg, self.input_shape)))
 
 
-class Flip(Function):
-  def forward(self, x, axes):
-    self.axes = axes
-    return x.flip(axes)
-
-  def backward(self, grad): return grad.flip(self.axes)
+class Flip(_Movement):
+  move = staticmethod(LazyBuffer.flip)
+  def backward(self, grad): return grad.flip(self.arg)

@@ -189,8 +189,7 @@ class Tensor:
     return Tensor._random(lambda rng, size: np.minimum(rng.uniform(low, high, size), below_high), shape, dtype, **kwargs)
 
   @staticmethod
-  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor:
-    return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
+  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
 
   @staticmethod
   def randint(low, high=None, size=(), dtype=dtypes.int32, **kwargs) -> Tensor:
@@ -480,12 +479,12 @@ class Tensor:
     if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
     if prod(shape) != self.numel() or any(s < 0 for s in shape):
       raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.numel()} elements) to {shape}")
-    return self if shape == self.shape else self._apply(F.Reshape, shape=shape)
+    return self if shape == self.shape else self._apply(F.Reshape, arg=shape)
 
   def permute(self, *order) -> Tensor:
     order = tuple(_axes(o, self.ndim)[0] for o in _flatten_args(order))
     if sorted(order) != list(range(self.ndim)): raise ValueError(f"permute order {order} is not a permutation of the dims of {self.shape}")
-    return self._apply(F.Permute, order=order)
+    return self._apply(F.Permute, arg=order)
 
   def transpose(self, dim0=-2, dim1=-1) -> Tensor:
     dim0, dim1 = _axes(dim0, self.ndim)[0], _axes(dim1, self.ndim)[0]
@@ -509,14 +508,14 @@ class Tensor:
     shape = tuple(old if new == -1 else new for old, new in zip(x.shape, shape))
     if len(shape) != x.ndim or any(old != new and old != 1 for old, new in zip(x.shape, shape)):
       raise ValueError(f"cannot expand shape {self.shape} to {shape}")
-    return x if shape == x.shape else x._apply(F.Expand, shape=shape)
+    return x if shape == x.shape else x._apply(F.Expand, arg=shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
     """Pad with one (before, after) pair per dim, in order: a shrink to a window that reaches past the edges."""
     pads = tuple(tuple(p) for p in pads)
     if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 or not all(isinstance(v, (int, np.integer)) for v in p) for p in pads):
       raise ValueError(f"pad needs one non-negative (before, after) pair per dim of {self.shape}, got {pads}")
-    padded = self._apply(F.Shrink, bounds=tuple((-before, size + after) for (before, after), size in zip(pads, self.shape)))
+    padded = self._apply(F.Shrink, arg=tuple((-before, size + after) for (before, after), size in zip(pads, self.shape)))
     if value == 0: return padded
     return self.full_like(True, dtype=dtypes.bool).pad(pads).where(padded, value).cast(self.dtype)  # True inside, value in the padding
 
@@ -525,7 +524,7 @@ class Tensor:
     bounds = tuple(tuple(b) for b in bounds)
     if len(bounds) != self.ndim or any(len(b) != 2 or not 0 <= b[0] <= b[1] <= size for b, size in zip(bounds, self.shape)):
       raise ValueError(f"shrink needs one (start, end) pair with 0 <= start <= end <= size per dim of {self.shape}, got {bounds}")
-    return self._apply(F.Shrink, bounds=bounds)
+    return self._apply(F.Shrink, arg=bounds)
 
   def _positions(self, dim) -> Tensor:
     """0, 1, ..., shape[dim] - 1 laid along dim (size 1 elsewhere): what one-hot comparisons compare with."""
@@ -535,7 +534,7 @@ class Tensor:
     """Pad only dim, with before and after elements."""
     return self.pad(tuple((before, after) if i == dim else (0, 0) for i in range(self.ndim)), value)
 
-  def flip(self, axis) -> Tensor: return self._apply(F.Flip, axes=_axes(axis, self.ndim))
+  def flip(self, axis) -> Tensor: return self._apply(F.Flip, arg=_axes(axis, self.ndim))
 
   def __getitem__(self, index) -> Tensor:
     """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,

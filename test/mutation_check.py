@@ -111,7 +111,7 @@ CURATED = [
     ("function: division gradient keeps its sign", "minigrad/function.py",
         ".e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y)).e(UnaryOps.NEG)", ".e(BinaryOps.DIV, self.y.e(BinaryOps.MUL, self.y))"),
     ("function: expand gradient takes the max", "minigrad/function.py",
-        "return grad.r(ReduceOps.SUM, self.expanded)", "return grad.r(ReduceOps.MAX, self.expanded)"),
+        "return grad.r(ReduceOps.SUM, tuple(i for i, (old, new)", "return grad.r(ReduceOps.MAX, tuple(i for i, (old, new)"),
     ("function: pad gradient bounds off by the pad", "minigrad/function.py",
         "tuple((-start, size - start) for", "tuple((-start, size) for"),
     ("function: cast gradient not cast back", "minigrad/function.py",
