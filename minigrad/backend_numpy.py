@@ -100,5 +100,4 @@ class Backend:
 
   def compile(self, kernel):
     """The prepared callable of a kernel, made once per kernel structure."""
-    if (runner := self.runners.get(kernel)) is None: runner = self.runners[kernel] = prepare(kernel)
-    return runner  # one lookup per launch: a Kernel hashes its whole tuple of steps each time
+    return self.runners.get(kernel) or self.runners.setdefault(kernel, prepare(kernel))  # one lookup per launch: a Kernel hashes its steps

@@ -128,8 +128,7 @@ class Sum(Function):
   """The reduce `op` (a subclass's own) of x over axes; a backward may read x, the axes and the result ret."""
   op = ReduceOps.SUM
   def forward(self, x, axes):
-    self.x, self.axes = x, axes
-    self.ret = x.r(self.op, axes)
+    self.x, self.axes, self.ret = x, axes, x.r(self.op, axes)
     return self.ret
 
   def backward(self, grad): return grad.expand(self.x.shape)
