@@ -138,8 +138,7 @@ class Max(Sum):
   op = ReduceOps.MAX
   def backward(self, grad):  # split evenly between the elements that tie for the max
     is_max = self.x.e(BinaryOps.CMPEQ, self.ret.expand(self.x.shape)).e(UnaryOps.CAST, arg=grad.dtype)
-    count = is_max.r(ReduceOps.SUM, self.axes)
-    return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, count).expand(self.x.shape))
+    return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, is_max.r(ReduceOps.SUM, self.axes)).expand(self.x.shape))  # over the tie count
 
 
 # ---- movement (views: no data moves forward or backward)

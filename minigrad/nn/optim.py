@@ -58,8 +58,7 @@ class SGD(Optimizer):
     if self.weight_decay: grad = grad + self.weight_decay * param
     if not self.momentum: return [param.assign(param - self.lr_tensor * grad)]
     buf = self.buffers[i].assign(self.momentum * self.buffers[i] + grad)
-    direction = grad + self.momentum * buf if self.nesterov else buf
-    return [param.assign(param - self.lr_tensor * direction), buf]
+    return [param.assign(param - self.lr_tensor * (grad + self.momentum * buf if self.nesterov else buf)), buf]
 
 
 class AdamW(Optimizer):
@@ -81,8 +80,7 @@ class AdamW(Optimizer):
     m = self.m[i].assign(self.b1 * self.m[i] + (1 - self.b1) * grad)
     v = self.v[i].assign(self.b2 * self.v[i] + (1 - self.b2) * grad.square())
     decayed = param * (1 - self.lr_tensor * self.weight_decay) if self.weight_decay else param
-    step = self.lr_tensor * (m / c1) / ((v / c2).sqrt() + self.eps)
-    return [param.assign(decayed - step), m, v, c1, c2]
+    return [param.assign(decayed - self.lr_tensor * (m / c1) / ((v / c2).sqrt() + self.eps)), m, v, c1, c2]
 
 
 class Adam(AdamW):
