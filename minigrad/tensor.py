@@ -601,8 +601,7 @@ class Tensor:
     dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0], wrap)
     for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d, wrap)  # row-major over the gathered dims, broadcast
     table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)
-    hit = flat.reshape(-1, 1, *[1] * (table.ndim - 2)) == table._positions(1)
-    result = table._pick(hit, 1).reshape(*flat.shape, *table.shape[2:])
+    result = table._pick(flat.reshape(-1, 1, *[1] * (table.ndim - 2)) == table._positions(1), 1).reshape(*flat.shape, *table.shape[2:])
     return result if to_front else result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
 
   def gather(self, dim, index: Tensor) -> Tensor:
@@ -731,8 +730,8 @@ class Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p), only while Tensor.training is True."""
     if not 0 <= p <= 1: raise ValueError(f"dropout probability must be in [0, 1], got {p}")
     if not Tensor.training or p == 0: return self
-    keep = Tensor.rand(*self.shape, device=self.device) >= p
-    return self * keep.where(1 / (1 - p) if p < 1 else 0.0, 0.0).cast(self.dtype)  # a product, as PyTorch: inf * 0 is nan
+    # a product, as PyTorch: inf * 0 is nan
+    return self * (Tensor.rand(*self.shape, device=self.device) >= p).where(1 / (1 - p) if p < 1 else 0.0, 0.0).cast(self.dtype)
 
   @_accumulates
   def layernorm(self, axis=-1, eps=1e-5) -> Tensor:
