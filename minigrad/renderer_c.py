@@ -45,13 +45,12 @@ OPENCL = Dialect("__kernel void", "__global", "get_group_id({0})", "get_local_id
 
 
 class Shape(NamedTuple):
-  """What kernel shapes are chosen from: the device's vector width, cores, type and work-group limit."""
+  """What kernel shapes are chosen from: the device's vector width, cores and type."""
   width: int  # floats per vector in elementwise kernels and reduce loops: OpenCL C's vector types and built-ins (floatN,
   # vloadN, convert_floatN, select); 1 where the device prefers scalars and in dialects without them (the matmul's
   # register tiles are float4 or wider whatever this says)
   compute_units: int
-  gpu: bool = False    # work-groups cooperate through local memory (reduce lanes, tiled matmul)
-  max_group: int = 64  # work-items a work-group may hold
+  gpu: bool = False  # work-groups of GPU_GROUP cooperate through local memory (reduce lanes, tiled matmul)
 
 
 class Program(NamedTuple):
@@ -65,8 +64,8 @@ class Program(NamedTuple):
 
 
 MATMUL_ROWS = 6  # rows of a per matmul work-item: with 2 vectors of columns, 12 accumulators fill 16 AVX registers
-GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes)
-TILE = 16        # GPU matmul: TILE x TILE work-items per group, TILE steps of k per staged slice
+GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes), which every GPU allows
+TILE = 16        # GPU matmul: TILE x TILE (GPU_GROUP) work-items per group, TILE steps of k per staged slice
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
@@ -217,9 +216,10 @@ class Renderer:
     return self.dialect.half_store.format("out", lin, value) if dtype == dtypes.float16 else f"out[{lin}] = {value};"
 
   def group_size(self, items):
-    """Work-items per work-group of a 1-D launch: GPU_GROUP on a GPU; on a CPU few enough that each compute unit gets
-    several groups (a CPU driver left to itself may run a short launch as one group on one core), and at most 64."""
-    if self.shape.gpu: return 1 << (min(GPU_GROUP, self.shape.max_group).bit_length() - 1)  # a power of two, as reduce trees need
+    """Work-items per work-group of a 1-D launch, a power of two as reduce trees need: GPU_GROUP on a GPU; on a CPU few
+    enough that each compute unit gets several groups (a CPU driver left to itself may run a short launch as one group
+    on one core), and at most 64."""
+    if self.shape.gpu: return GPU_GROUP
     return min(64, 1 << max(0, (items // (4 * self.shape.compute_units)).bit_length() - 1))
 
   def render(self) -> Program:
@@ -335,7 +335,7 @@ class Renderer:
 
     def start(strides, *origin):  # where the batch's slice of an operand (or of the output) starts; origin terms may be None
       return " + ".join([term for term in origin if term] + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
-    (va, vb), tiles = (a.arg.st.views[0], b.arg.st.views[0]), self.gpu_tiles if self.shape.gpu and self.group_size(0) >= TILE * TILE else self.cpu_tiles
+    (va, vb), tiles = (a.arg.st.views[0], b.arg.st.views[0]), self.gpu_tiles if self.shape.gpu else self.cpu_tiles
     lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
              f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};"]
     body, count, row, col, value, global_size, local_size = tiles(a, b, m, n, k, shape)

@@ -189,7 +189,8 @@ class Tensor:
     return Tensor._random(lambda rng, size: np.minimum(rng.uniform(low, high, size), below_high), shape, dtype, **kwargs)
 
   @staticmethod
-  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
+  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor:
+    return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
 
   @staticmethod
   def randint(low, high=None, size=(), dtype=dtypes.int32, **kwargs) -> Tensor:

@@ -490,7 +490,7 @@ def cl_rows(batch=32, classes=100_000):
     return
   cl, queue, (n, elements) = backend.cl, backend.queue, (4096, 64 * 2**20) if backend.shape.gpu else (1024, 4 * 2**20)
   print(f"CL device: {backend.device.name.strip()} ({'GPU' if backend.shape.gpu else 'CPU'}-shaped kernels, vector width "
-        f"{backend.shape.width}, {backend.shape.compute_units} compute units, work-groups up to {backend.shape.max_group})")
+        f"{backend.shape.width}, {backend.shape.compute_units} compute units)")
   reference = cl.Program(backend.context, REFERENCE_KERNELS).build(options=[f"-D N={n}"])
   hand_matmul_kernel, hand_chain_kernel = reference.matmul, reference.chain
   a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)

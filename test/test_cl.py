@@ -279,6 +279,6 @@ def test_a_new_dialect_is_a_table_of_facts(backend):
     x, y = cl(np.ones((4, 5000), np.float16)), cl(np.ones((64, 64), np.float32))
     for tensor, shared in (((x * 2).sum(axis=1), True), ((x.T.exp() + 1).cast(dtypes.float32), False), (y @ y, True)):
         (kernel,) = kernels_of(tensor)
-        source = Renderer(kernel, cuda, backend.shape._replace(width=1, gpu=True, max_group=256)).render().source
+        source = Renderer(kernel, cuda, backend.shape._replace(width=1, gpu=True)).render().source
         assert "blockIdx.x" in source and "threadIdx.x" in source and ("__syncthreads();" in source and "__shared__" in source) == shared, source
         assert "get_" not in source and "__local" not in source and "vload" not in source and "vstore" not in source, source
