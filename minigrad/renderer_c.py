@@ -325,70 +325,59 @@ class Renderer:
     return name, lines, (ceil_div(rows, 1 if lanes > 1 else local) * local,), (local,)
 
   def matmul(self, a, b, m, n, k):
-    """(functions, scratch) as reduce() gives them, of one function: a matmul. The tile body of this device's kind
-    accumulates `count` outputs per work-item, output e at (row, col); then the ops after the reduce run on each. Dims
-    other than m, n and k are a batch, one per work-group along dim 2."""
+    """(functions, scratch) as reduce() gives them, of one function: a matmul. A work-group of G x G work-items (G = 1 on
+    a CPU, where a group is a loop, not a lockstep; TILE on a GPU) computes a block of the output. Each work-item
+    accumulates rows x (vectors * width) outputs in vector registers: per k, `vectors` vectors of b (along n) times each
+    of `rows` scalars of a (along m). Its outputs lie G rows and G vectors apart, so that neighbouring work-items read
+    neighbouring words. A CPU reads the operands where they lie (past the last row of a it reads the last row again,
+    and those results are not stored); a GPU first stages TILE-deep slices of both in local memory, zero past the edges.
+    Then the ops after the reduce run on each output. Dims other than m, n and k are a batch, one per work-group along
+    dim 2."""
     reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
-    shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
+    shape, out_steps, i_t, gpu = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int, self.shape.gpu
     batch = [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
     batch_steps = strides_for(tuple(shape[d] for d in batch))
+    width = 1 if gpu else next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)  # a GPU's registers are scalars
+    vectors, rows = (8 if gpu else 2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
+    (va, vb), cols, group, vec = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width, TILE if gpu else 1, vector_type("float", width)
 
     def start(strides, *origin):  # where the batch's slice of an operand (or of the output) starts; origin terms may be None
       return " + ".join([term for term in origin if term] + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
-    (va, vb), tiles = (a.arg.st.views[0], b.arg.st.views[0]), self.gpu_tiles if self.shape.gpu else self.cpu_tiles
-    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
-             f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};"]
-    body, count, row, col, value, global_size, local_size = tiles(a, b, m, n, k, shape)
-    lines += [*body, f"for (int e = 0; e < {count}; e++) {{", f"{i_t} row = {row}, col = {col};", f"if (row < {shape[m]} && col < {shape[n]}) {{",
-              f"float total = {value};", f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1),
-              self.store("lin", 1), "}", "}"]
-    return [(self.kernel.name, lines, global_size + (prod(shape[d] for d in batch),), local_size + (1,))], None
 
-  def cpu_tiles(self, a, b, m, n, k, shape):
-    """(lines, count, row, col, value, global size, local size) as matmul() takes them. Each work-item accumulates a
-    rows x (vectors * width) block of the output in vector registers: per k, `vectors` vectors of b (along n) times
-    each of `rows` scalars of a (along m). Past the last row of a it reads the last row again, and those results are
-    not stored. One work-item per work-group: on a CPU a group is a loop, not a lockstep."""
-    width, i_t = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0), self.int
-    vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
-    (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
-
-    def b_vector(j):
-      first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
-      if vb.strides[n] == 1: return self.read(b, first, width)
-      return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
-    lines = [f"{i_t} m0 = {self.ids(self.dialect.group_id, 0)} * {rows}, n0 = {self.ids(self.dialect.group_id, 1)} * {cols};",
-             *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
-             *[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
-             f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
-    for i in range(rows):
-      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'row{i} + kk * {va.strides[k]}')});",
-                *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
-    lines += ["}", f"float tile[{rows * cols}];"]
-    lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]
-    return lines, rows * cols, f"m0 + e / {cols}", f"n0 + e % {cols}", "tile[e]", (ceil_div(shape[m], rows), shape[n] // cols), (1, 1)
-
-  def gpu_tiles(self, a, b, m, n, k, shape):
-    """(lines, count, row, col, value, global size, local size) as matmul() takes them. A TILE x TILE work-group
-    computes a block of TILE*reg x TILE*reg outputs. Per TILE steps of k it stages both operands' slices in local
-    memory (zero past the edges; rows padded by one word so that a column's words fall in different banks); each
-    work-item accumulates reg x reg outputs, TILE apart so that neighbouring work-items read neighbouring words."""
-    reg = 8 if min(shape[m], shape[n]) >= 512 else 4  # 8: 2 x 16 x 129 floats of local memory, which every GPU has
-    block, dialect, i_t = TILE * reg, self.dialect, self.int
-
-    def stage(op, dim, base, name):
+    def stage(op, dim, name, base, size):  # TILE x size words of op, from k0 and base on, into local memory; zero past the edges
       strides = op.arg.st.views[0].strides
       fast, slow = ("kk", "i") if strides[k] == 1 else ("i", "kk")  # neighbouring work-items read neighbouring words
       index = f"{name}0 + ({base} + i) * {strides[dim]} + (k0 + kk) * {strides[k]}"
-      return [f"for (int e = t; e < {TILE * block}; e += {TILE * TILE}) {{",
-              f"int {fast} = e % {TILE if fast == 'kk' else block}, {slow} = e / {TILE if fast == 'kk' else block};",
+      return [f"for (int e = lm * {TILE} + ln; e < {TILE * size}; e += {TILE * TILE}) {{",
+              f"int {fast} = e % {TILE if fast == 'kk' else size}, {slow} = e / {TILE if fast == 'kk' else size};",
               f"{name}_tile[kk][i] = {base} + i < {shape[dim]} && k0 + kk < {shape[k]} ? {self.read(op, index)} : 0.0f;", "}"]
-    lines = [f"{i_t} n0 = {self.ids(dialect.group_id, 0)} * {block}, m0 = {self.ids(dialect.group_id, 1)} * {block};",
-             f"int tx = {self.ids(dialect.local_id, 0)}, ty = {self.ids(dialect.local_id, 1)}, t = ty * {TILE} + tx;",
-             f"{dialect.shared} float a_tile[{TILE}][{block + 1}], b_tile[{TILE}][{block + 1}];", f"float acc[{reg * reg}] = {{0.0f}};",
-             f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "m0", "a"), *stage(b, n, "n0", "b"), dialect.barrier,
-             f"for (int kk = 0; kk < {TILE}; kk++) {{", f"float a_k[{reg}], b_k[{reg}];",
-             f"for (int i = 0; i < {reg}; i++) {{ a_k[i] = a_tile[kk][ty + i * {TILE}]; b_k[i] = b_tile[kk][tx + i * {TILE}]; }}",
-             f"for (int e = 0; e < {reg * reg}; e++) acc[e] = fma(a_k[e / {reg}], b_k[e % {reg}], acc[e]);", "}", dialect.barrier, "}"]
-    row, col = f"m0 + ty + e / {reg} * {TILE}", f"n0 + tx + e % {reg} * {TILE}"
-    return lines, reg * reg, row, col, "acc[e]", (ceil_div(shape[n], block) * TILE, ceil_div(shape[m], block) * TILE), (TILE, TILE)
+
+    def b_vector(j):
+      if gpu: return f"b_tile[kk][{j * group} + ln]"
+      first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
+      if vb.strides[n] == 1: return self.read(b, first, width)
+      return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
+    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
+             f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};",
+             f"{i_t} m0 = {self.ids(self.dialect.group_id, 1)} * {group * rows}, n0 = {self.ids(self.dialect.group_id, 0)} * {group * cols};",
+             f"int ln = {self.ids(self.dialect.local_id, 0)}, lm = {self.ids(self.dialect.local_id, 1)};",
+             *[f"{vec} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)]]
+    if gpu:  # rows padded by a word, so that a column of a tile spreads over the memory banks
+      lines += [f"{self.dialect.shared} float a_tile[{TILE}][{TILE * rows + width}], b_tile[{TILE}][{TILE * cols + width}];",
+                f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "a", "m0", TILE * rows), *stage(b, n, "b", "n0", TILE * cols),
+                self.dialect.barrier, f"for (int kk = 0; kk < {TILE}; kk++) {{"]
+    else: lines += [*[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
+                    f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{"]
+    lines += [f"{vec} b_col{j} = {b_vector(j)};" for j in range(vectors)]
+    for i in range(rows):
+      a_value = f"a_tile[kk][{i * group} + lm]" if gpu else self.read(a, f"row{i} + kk * {va.strides[k]}")
+      lines += [f"{vec} a_row{i} = ({vec})({a_value});", *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
+    lines += ["}", *([self.dialect.barrier, "}"] if gpu else []), f"float tile[{rows * cols}];"]
+    lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" if width > 1 else f"tile[{i * cols + j}] = acc{i}_{j};"
+              for i in range(rows) for j in range(vectors)]
+    lines += [f"for (int e = 0; e < {rows * cols}; e++) {{",
+              f"{i_t} row = m0 + e / {cols} * {group} + lm, col = n0 + (e % {cols} / {width} * {group} + ln) * {width} + e % {width};",
+              f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = tile[e];",
+              f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
+    global_size = (ceil_div(shape[n], group * cols) * group, ceil_div(shape[m], group * rows) * group, prod(shape[d] for d in batch))
+    return [(self.kernel.name, lines, global_size, (group, group, 1))], None
