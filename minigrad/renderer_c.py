@@ -3,19 +3,19 @@ the languages apart; a Shape holds what the device reports, and each kernel's sh
 (backend_cl.py for OpenCL) builds the source and launches it.
 
 Kernels come in two shapes, chosen by the device's type (Shape.gpu). On a CPU each work-item is a loop over vectors
-and work-groups are small, so that every core gets several; on a GPU work-groups are large and cooperate through
-local memory.
+and work-groups are small, so that every core gets several; on a GPU work-groups are large, and a reduction's
+work-group cooperates through local memory.
 - Elementwise: each work-item computes `width` consecutive outputs as one vector (on a CPU, exp and log are only fast
   on vector types; width is the device's preferred float vector width), then one work-item does the scalar tail.
   GPUs: width 1 and work-groups of GPU_GROUP.
-- Reduce: on a CPU one work-item walks a row with a vector loop; on a GPU `lanes` work-items share a row, reading it
-  interleaved (neighbours read neighbouring words), and combine their results through a tree in local memory. When
-  there are too few rows to fill the device, each row is cut into `parts` reduced side by side into a scratch buffer,
-  and a second kernel reduces the parts. Float sums are compensated (Kahan), so a float32 sum of any length stays
-  accurate.
-- Matmul (a sum of a product, Kernel.product_summed_by, whose loads broadcast the matmul way): on a CPU each work-item
-  accumulates a tile of outputs in vector registers; on a GPU a work-group stages TILE-deep slices of both operands in
-  local memory, and each work-item accumulates a block of outputs in registers.
+- Reduce: on a CPU one work-item walks a row with a vector loop; on a GPU `lanes` work-items (a work-group) share a
+  row, reading it interleaved (neighbours read neighbouring words), and pass their results through local memory to
+  lane 0, which folds them. When there are too few rows to fill the device, each row is cut into `parts` reduced side
+  by side into a scratch buffer, and a second kernel reduces the parts. Float sums are compensated (Kahan), so a
+  float32 sum of any length stays accurate.
+- Matmul (a sum of a product, Kernel.product_summed_by, whose loads broadcast the matmul way): each work-item
+  accumulates a tile of outputs in vector registers. This is the CPU's shape; a GPU runs it correctly but untuned (a
+  GPU-shaped matmul with local-memory tiles does not fit the line budget).
 Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
 as zero. Indices are 64-bit when a size needs it.
 """
@@ -39,9 +39,8 @@ class Dialect(NamedTuple):
   barrier: str     # waits for the whole work-group, making its shared writes visible
 
 
-OPENCL = Dialect("__kernel void", "__global", "get_group_id({0})", "get_local_id({0})",
-                 "vload_half({1}, {0})", "vstore_half({2}, {1}, {0});", "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n",
-                 "__local", "barrier(CLK_LOCAL_MEM_FENCE);")
+OPENCL = Dialect("__kernel void", "__global", "get_group_id({0})", "get_local_id({0})", "vload_half({1}, {0})", "vstore_half({2}, {1}, {0});",
+                 "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n", "__local", "barrier(CLK_LOCAL_MEM_FENCE);")
 
 
 class Shape(NamedTuple):
@@ -65,7 +64,6 @@ class Program(NamedTuple):
 
 MATMUL_ROWS = 6  # rows of a per matmul work-item: with 2 vectors of columns, 12 accumulators fill 16 AVX registers
 GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes), which every GPU allows
-TILE = 16        # GPU matmul: TILE x TILE (GPU_GROUP) work-items per group, TILE steps of k per staged slice
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
@@ -216,9 +214,8 @@ class Renderer:
     return self.dialect.half_store.format("out", lin, value) if dtype == dtypes.float16 else f"out[{lin}] = {value};"
 
   def group_size(self, items):
-    """Work-items per work-group of a 1-D launch, a power of two as reduce trees need: GPU_GROUP on a GPU; on a CPU few
-    enough that each compute unit gets several groups (a CPU driver left to itself may run a short launch as one group
-    on one core), and at most 64."""
+    """Work-items per work-group of a 1-D launch: GPU_GROUP on a GPU; on a CPU few enough that each compute unit gets
+    several groups (a CPU driver left to itself may run a short launch as one group on one core), and at most 64."""
     if self.shape.gpu: return GPU_GROUP
     return min(64, 1 << max(0, (items // (4 * self.shape.compute_units)).bit_length() - 1))
 
@@ -270,11 +267,11 @@ class Renderer:
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
-    lanes = self.lanes(size) if trailing else 1
+    lanes = min(GPU_GROUP, 1 << (size - 1).bit_length()) if self.shape.gpu and trailing and size >= 64 else 1  # work-items per row
     width = self.width if trailing and lanes == 1 else 1  # a row is walked by a vector loop, or by lanes, or (strided) by one work-item
-    # enough parts to fill the device (4 work-groups in flight per compute unit), each 64 steps or more
-    busy = 4 * self.shape.compute_units * (self.group_size(0) if lanes == 1 else 1)
-    parts = max(1, min(ceil_div(busy, outputs), size // (64 * lanes * width)))
+    # enough parts to fill the device (4 work-groups in flight per compute unit; a CPU's reduce group is one work-item),
+    # each 64 steps or more
+    parts = max(1, min(ceil_div(4 * self.shape.compute_units * self.group_size(0), outputs * lanes), size // (64 * lanes * width)))
     chunk = ceil_div(ceil_div(size, parts), width) * width or 1  # parts start on vector boundaries
     parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
     if trailing or not size: row_index = f"o * {size} + r"  # (an empty row reads nothing)
@@ -289,13 +286,8 @@ class Renderer:
     if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, lanes, width, element, finish)], None
     store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]
     first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, store_part)
-    second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, self.lanes(parts), 1,
-                                  lambda w: ([], f"scratch[o * {parts} + r]"), finish)
+    second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, 1, 1, lambda w: ([], f"scratch[o * {parts} + r]"), finish)
     return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
-
-  def lanes(self, size):
-    """Work-items that share a row of `size` on a GPU: a power of two, up to a work-group, for rows long enough to share."""
-    return min(self.group_size(0), 1 << (size - 1).bit_length()) if self.shape.gpu and size >= 64 else 1
 
   def reduce_function(self, name, reduce, outputs, size, parts, chunk, lanes, width, element, finish):
     """(name, lines, global size, local size) of a function where `lanes` work-items (a work-group) reduce each of
@@ -305,8 +297,7 @@ class Renderer:
     ctype, rows, i_t = COMPUTE[reduce.dtype.name], outputs * parts, self.int
     init = "0" if reduce.op is ReduceOps.SUM else "-INFINITY" if reduce.dtype.is_float else "INT_MIN"
     local = lanes if lanes > 1 else self.group_size(rows)
-    row = self.ids(self.dialect.group_id, 0) if lanes > 1 else self.global_id(0, local)
-    lines = [f"{i_t} row = {row}, o = row % {outputs};", f"int lane = {self.ids(self.dialect.local_id, 0)};",
+    lines = [f"{i_t} id = {self.global_id(0, local)}, row = id / {lanes}, o = row % {outputs};", f"int lane = id % {lanes};",
              f"{ctype} total = {init}, total_err = 0;", f"if (row < {rows}) {{",
              f"{i_t} start = row / {outputs} * {chunk}, end = min(start + {chunk}, ({i_t}){size}), r = start;"]
     if width > 1:  # `width` running results side by side, folded into total after the loop
@@ -315,69 +306,46 @@ class Renderer:
                 accumulate(reduce, "wide", value, width), "}", f"{ctype} spill[{width}];", f"vstore{width}(wide - wide_err, 0, spill);",
                 f"for (int j = 0; j < {width}; j++) {accumulate(reduce, 'total', 'spill[j]', 1)}"]
     body, value = element(1)
-    lines += [f"for (r += {'lane' if lanes > 1 else 0}; r < end; r += {lanes}) {{", *body, accumulate(reduce, "total", value, 1), "}",
-              "total -= total_err;", "}"]
-    if lanes > 1:  # the lanes' results combined pairwise in local memory (every lane reaches each barrier)
-      pair = "tree[lane] + tree[lane + s]" if reduce.op is ReduceOps.SUM else maximum("tree[lane]", "tree[lane + s]", reduce.dtype, 1)
-      lines += [f"{self.dialect.shared} {ctype} tree[{lanes}];", "tree[lane] = total;", self.dialect.barrier,
-                f"for (int s = {lanes // 2}; s > 0; s >>= 1) {{", f"if (lane < s) tree[lane] = {pair};", self.dialect.barrier, "}", "total = tree[0];"]
-    lines += [f"if ({'lane == 0' if lanes > 1 else f'row < {rows}'}) {{", *finish, "}"]
-    return name, lines, (ceil_div(rows, 1 if lanes > 1 else local) * local,), (local,)
+    lines += [f"for (r += lane; r < end; r += {lanes}) {{", *body, accumulate(reduce, "total", value, 1), "}", "}"]
+    if lanes > 1:  # lane 0 folds the other lanes' results, passed through local memory, into its own (all reach the barrier)
+      lines += [f"{self.dialect.shared} {ctype} shared[{lanes}];", "shared[lane] = total - total_err;", self.dialect.barrier,
+                f"if (lane == 0) for (int j = 1; j < {lanes}; j++) {accumulate(reduce, 'total', 'shared[j]', 1)}"]
+    lines += ["total -= total_err;", f"if (lane == 0 && row < {rows}) {{", *finish, "}"]
+    return name, lines, (ceil_div(rows * lanes, local) * local,), (local,)
 
   def matmul(self, a, b, m, n, k):
-    """(functions, scratch) as reduce() gives them, of one function: a matmul. A work-group of G x G work-items (G = 1 on
-    a CPU, where a group is a loop, not a lockstep; TILE on a GPU) computes a block of the output. Each work-item
-    accumulates rows x (vectors * width) outputs in vector registers: per k, `vectors` vectors of b (along n) times each
-    of `rows` scalars of a (along m). Its outputs lie G rows and G vectors apart, so that neighbouring work-items read
-    neighbouring words. A CPU reads the operands where they lie (past the last row of a it reads the last row again,
-    and those results are not stored); a GPU first stages TILE-deep slices of both in local memory, zero past the edges.
-    Then the ops after the reduce run on each output. Dims other than m, n and k are a batch, one per work-group along
-    dim 2."""
+    """(functions, scratch) as reduce() gives them, of one function: a matmul. Each work-item accumulates a rows x
+    (vectors * width) block of the output in vector registers: per k, `vectors` vectors of b (along n) times each of
+    `rows` scalars of a (along m). Past the last row of a it reads the last row again, and those results are not
+    stored. Then the ops after the reduce run on each output of the block. Dims other than m, n and k are a batch, one per work-group along dim 2.
+    One work-item per work-group: on a CPU a group is a loop, not a lockstep."""
     reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
-    shape, out_steps, i_t, gpu = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int, self.shape.gpu
+    shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
     batch = [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
     batch_steps = strides_for(tuple(shape[d] for d in batch))
-    width = 1 if gpu else next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)  # a GPU's registers are scalars
-    vectors, rows = (8 if gpu else 2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
-    (va, vb), cols, group, vec = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width, TILE if gpu else 1, vector_type("float", width)
+    width = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)
+    vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
+    (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
 
     def start(strides, *origin):  # where the batch's slice of an operand (or of the output) starts; origin terms may be None
       return " + ".join([term for term in origin if term] + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
 
-    def stage(op, dim, name, base, size):  # TILE x size words of op, from k0 and base on, into local memory; zero past the edges
-      strides = op.arg.st.views[0].strides
-      fast, slow = ("kk", "i") if strides[k] == 1 else ("i", "kk")  # neighbouring work-items read neighbouring words
-      index = f"{name}0 + ({base} + i) * {strides[dim]} + (k0 + kk) * {strides[k]}"
-      return [f"for (int e = lm * {TILE} + ln; e < {TILE * size}; e += {TILE * TILE}) {{",
-              f"int {fast} = e % {TILE if fast == 'kk' else size}, {slow} = e / {TILE if fast == 'kk' else size};",
-              f"{name}_tile[kk][i] = {base} + i < {shape[dim]} && k0 + kk < {shape[k]} ? {self.read(op, index)} : 0.0f;", "}"]
-
     def b_vector(j):
-      if gpu: return f"b_tile[kk][{j * group} + ln]"
       first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
       if vb.strides[n] == 1: return self.read(b, first, width)
       return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
     lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
              f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};",
-             f"{i_t} m0 = {self.ids(self.dialect.group_id, 1)} * {group * rows}, n0 = {self.ids(self.dialect.group_id, 0)} * {group * cols};",
-             f"int ln = {self.ids(self.dialect.local_id, 0)}, lm = {self.ids(self.dialect.local_id, 1)};",
-             *[f"{vec} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)]]
-    if gpu:  # rows padded by a word, so that a column of a tile spreads over the memory banks
-      lines += [f"{self.dialect.shared} float a_tile[{TILE}][{TILE * rows + width}], b_tile[{TILE}][{TILE * cols + width}];",
-                f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {TILE}) {{", *stage(a, m, "a", "m0", TILE * rows), *stage(b, n, "b", "n0", TILE * cols),
-                self.dialect.barrier, f"for (int kk = 0; kk < {TILE}; kk++) {{"]
-    else: lines += [*[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
-                    f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{"]
-    lines += [f"{vec} b_col{j} = {b_vector(j)};" for j in range(vectors)]
+             f"{i_t} m0 = {self.ids(self.dialect.group_id, 0)} * {rows}, n0 = {self.ids(self.dialect.group_id, 1)} * {cols};",
+             *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
+             *[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
+             f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
     for i in range(rows):
-      a_value = f"a_tile[kk][{i * group} + lm]" if gpu else self.read(a, f"row{i} + kk * {va.strides[k]}")
-      lines += [f"{vec} a_row{i} = ({vec})({a_value});", *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
-    lines += ["}", *([self.dialect.barrier, "}"] if gpu else []), f"float tile[{rows * cols}];"]
-    lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" if width > 1 else f"tile[{i * cols + j}] = acc{i}_{j};"
-              for i in range(rows) for j in range(vectors)]
-    lines += [f"for (int e = 0; e < {rows * cols}; e++) {{",
-              f"{i_t} row = m0 + e / {cols} * {group} + lm, col = n0 + (e % {cols} / {width} * {group} + ln) * {width} + e % {width};",
+      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'row{i} + kk * {va.strides[k]}')});",
+                *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
+    lines += ["}", f"float tile[{rows * cols}];"]
+    lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]
+    lines += [f"for (int e = 0; e < {rows * cols}; e++) {{", f"{i_t} row = m0 + e / {cols}, col = n0 + e % {cols};",
               f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = tile[e];",
               f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
-    global_size = (ceil_div(shape[n], group * cols) * group, ceil_div(shape[m], group * rows) * group, prod(shape[d] for d in batch))
-    return [(self.kernel.name, lines, global_size, (group, group, 1))], None
+    return [(self.kernel.name, lines, (ceil_div(shape[m], rows), shape[n] // cols, prod(shape[d] for d in batch)), (1, 1, 1))], None

@@ -216,7 +216,7 @@ def test_sizes_past_2_to_the_31_use_64_bit_indices(shape):
                          (Tensor.ones(1000, device="CL").sum(), False)):
         (kernel,) = kernels_of(tensor)
         program = Renderer(kernel, OPENCL, shape).render()
-        assert (program.index_type == "long") == huge and ("int r" not in program.source) == huge, program.source
+        assert (program.index_type == "long") == huge and ("int r" not in program.source and "int id" not in program.source) == huge, program.source
 
 
 def test_a_sum_past_2_to_the_31_elements_returns(shape):
@@ -271,13 +271,13 @@ def test_builds_print_nothing(backend):
 
 
 def test_a_new_dialect_is_a_table_of_facts(backend):
-    """The GPU-shaped kernels (width 1, as a dialect without vector types needs) render in any dialect: elementwise,
-    reductions with a tree in shared memory, and the tiled matmul. (The CPU matmul's register tiles use OpenCL C's
+    """The GPU-shaped kernels (width 1, as a dialect without vector types needs) render in any dialect: elementwise
+    kernels and reductions whose lanes pass results through shared memory. (The matmul's register tiles use OpenCL C's
     vector types.)"""
     cuda = Dialect('extern "C" __global__ void', "", "blockIdx.{1}", "threadIdx.{1}", "__half2float({0}[{1}])", "{0}[{1}] = __float2half({2});", "",
                    "__shared__", "__syncthreads();")
-    x, y = cl(np.ones((4, 5000), np.float16)), cl(np.ones((64, 64), np.float32))
-    for tensor, shared in (((x * 2).sum(axis=1), True), ((x.T.exp() + 1).cast(dtypes.float32), False), (y @ y, True)):
+    x = cl(np.ones((4, 5000), np.float16))
+    for tensor, shared in (((x * 2).sum(axis=1), True), ((x.T.exp() + 1).cast(dtypes.float32), False)):
         (kernel,) = kernels_of(tensor)
         source = Renderer(kernel, cuda, backend.shape._replace(width=1, gpu=True)).render().source
         assert "blockIdx.x" in source and "threadIdx.x" in source and ("__syncthreads();" in source and "__shared__" in source) == shared, source
