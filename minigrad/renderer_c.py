@@ -49,7 +49,7 @@ class Shape(NamedTuple):
   # vloadN, convert_floatN, select); 1 where the device prefers scalars and in dialects without them (the matmul's
   # register tiles are float4 or wider whatever this says)
   compute_units: int
-  gpu: bool = False  # work-groups of GPU_GROUP cooperate through local memory (reduce lanes, tiled matmul)
+  gpu: bool = False  # work-groups of GPU_GROUP; a reduction's lanes pass results through local memory
 
 
 class Program(NamedTuple):
