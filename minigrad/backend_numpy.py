@@ -71,6 +71,7 @@ def _step(kernel, op):
     accumulator = np.float64 if dtype in (np.float32, np.float16) else dtype
     return lambda values, inputs, args: values[srcs[0]].sum(axis=op.arg, keepdims=True, dtype=accumulator).astype(dtype, copy=False)
   if op.op is ReduceOps.MAX: return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)
+  if op.op is ReduceOps.GATHER: return lambda values, inputs, args: np.take_along_axis(values[srcs[0]], values[srcs[1]], op.arg[0])
   function = ELEMENTWISE[op.op]
   return lambda values, inputs, args: function(*[values[i] for i in srcs]).astype(dtype, copy=False)
 

@@ -141,6 +141,17 @@ class Max(Sum):
     return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, is_max.r(ReduceOps.SUM, self.axes)).expand(self.x.shape))  # over the tie count
 
 
+class Gather(Function):
+  """Along axis, the element of x at the index that index holds (x's shape, 1 along axis; in range). The gradient
+  goes to the picked elements through hit, a one-hot that broadcasts to x's shape: a product, so the sum of it into a
+  broadcast table (an embedding's) is a matmul."""
+  def forward(self, x, index, hit, axis):
+    self.hit, self.shape = hit, x.shape
+    return x.r(ReduceOps.GATHER, (axis,), index)
+
+  def backward(self, grad): return self.hit.expand(self.shape).e(BinaryOps.MUL, grad.expand(self.shape)), None, None
+
+
 # ---- movement (views: no data moves forward or backward)
 class _Movement(Function):
   """A view of x: the subclass's `move`, a LazyBuffer movement op, with its one argument (a shape, an order, bounds or

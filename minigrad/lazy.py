@@ -61,12 +61,12 @@ class LazyBuffer:
     else: dtype = (others[0] if op is TernaryOps.WHERE else self).dtype  # WHERE's condition comes first
     return _node(self.device, ShapeTracker.from_shape(self.shape), dtype, op, (self,) + others, arg)
 
-  def r(self, op, axes) -> LazyBuffer:
-    """Reduce over axes, keeping them as size 1."""
+  def r(self, op, axes, *others) -> LazyBuffer:
+    """Reduce over axes, keeping them as size 1. GATHER's other source is the index in the result's shape."""
     axes = tuple(sorted(a for a in axes if self.shape[a] != 1))
     if not axes: return self
     new_shape = tuple(1 if i in axes else s for i, s in enumerate(self.shape))
-    return _node(self.device, ShapeTracker.from_shape(new_shape), self.dtype, op, (self,), axes)
+    return _node(self.device, ShapeTracker.from_shape(new_shape), self.dtype, op, (self, *others), axes)
 
   def contiguous(self, own_memory=False) -> LazyBuffer:
     """A base with this view's values laid out row-major (a copy kernel unless it already is one). With own_memory,

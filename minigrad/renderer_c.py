@@ -94,7 +94,7 @@ def maximum(a, b, dtype, width):
 def accumulate(reduce, acc, value, width):
   """C that folds `value` into `acc`. A float sum carries its rounding error in acc_err and feeds it back (Kahan);
   where the running sum is not finite the error is dropped, so inf and NaN come out as in an exact sum."""
-  if reduce.op is ReduceOps.MAX: return f"{acc} = {maximum(acc, value, reduce.dtype, width)};"
+  if reduce.op is not ReduceOps.SUM: return f"{acc} = {maximum(acc, value, reduce.dtype, width)};"  # a GATHER folds its one element so
   if not reduce.dtype.is_float: return f"{acc} += {value};"
   ctype = vector_type(COMPUTE[reduce.dtype.name], width)
   error = f"isfinite(sum) ? (sum - {acc}) - y : 0" if width == 1 else f"select(({ctype})(0), (sum - {acc}) - y, isfinite(sum))"
@@ -254,8 +254,9 @@ class Renderer:
     return [(self.kernel.name, lines, (ceil_div(vectors + 1, local) * local,), (local,))], None
 
   def split_at_reduce(self, reduce):
-    """(ids of the ops that feed the reduce, ids of the ops after it); names the reduce's value `total`."""
-    at, inside = self.ops.index(reduce), set(reduce.srcs)
+    """(ids of the ops that feed the reduce's first source, ids of the other ops but the reduce); names the reduce's
+    value `total`."""
+    at, inside = self.ops.index(reduce), set(reduce.srcs[:1])
     for i in reversed(range(at)):  # an op comes after its sources: each is reached after everything that uses it
       if i in inside: inside.update(self.ops[i].srcs)
     self.names[at] = "total"
@@ -266,26 +267,30 @@ class Renderer:
     result to scratch, the second reduces the parts), and scratch as (C type, bytes) or None."""
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
+    # a GATHER reads one element of its row, at the index its second source gives (computed first, per output): a loop of one step
+    gather, at = reduce.op is ReduceOps.GATHER, self.ops.index(reduce)
+    loop, before, pick = (1, [i for i in after if i < at], f"v{reduce.srcs[1]}") if gather else (size, [], "r")
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
-    lanes = min(GPU_GROUP, 1 << (size - 1).bit_length()) if self.shape.gpu and trailing and size >= 64 else 1  # work-items per row
-    width = self.width if trailing and lanes == 1 else 1  # a row is walked by a vector loop, or by lanes, or (strided) by one work-item
+    lanes = min(GPU_GROUP, 1 << (loop - 1).bit_length()) if self.shape.gpu and trailing and loop >= 64 else 1  # work-items per row
+    # a row is walked by a vector loop, or by lanes, or (strided, or a gather's one step) by one work-item
+    width = self.width if trailing and lanes == 1 and not gather else 1
     # enough parts to fill the device (4 work-groups in flight per compute unit; a CPU's reduce group is one work-item),
     # each 64 steps or more
-    parts = max(1, min(ceil_div(4 * self.shape.compute_units * self.group_size(0), outputs * lanes), size // (64 * lanes * width)))
-    chunk = ceil_div(ceil_div(size, parts), width) * width or 1  # parts start on vector boundaries
-    parts, self.aligned = max(1, ceil_div(size, chunk)), size % width == 0
-    if trailing or not size: row_index = f"o * {size} + r"  # (an empty row reads nothing)
+    parts = max(1, min(ceil_div(4 * self.shape.compute_units * self.group_size(0), outputs * lanes), loop // (64 * lanes * width)))
+    chunk = ceil_div(ceil_div(loop, parts), width) * width or 1  # parts start on vector boundaries
+    parts, self.aligned = max(1, ceil_div(loop, chunk)), loop % width == 0
+    if trailing or not size: row_index = f"o * {size} + {pick}"  # (an empty row reads nothing)
     else:
       steps = strides_for(tuple(s if d in axes else 1 for d, s in enumerate(in_shape)))
       out_steps, in_steps = strides_for(reduce.shape), strides_for(in_shape)
-      row_index = " + ".join(f"({'r' if d in axes else 'o'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
+      row_index = " + ".join(f"({pick if d in axes else 'o'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
                              for d, s in enumerate(in_shape) if s != 1) or "0"
 
-    def element(w): return self.nodes(inside, row_index, w), self.names[reduce.srcs[0]]
+    def element(w): return self.nodes(before, "o", 1) + self.nodes(inside, row_index, w), self.names[reduce.srcs[0]]
     finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
-    if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, size, 1, size, lanes, width, element, finish)], None
+    if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, loop, 1, loop, lanes, width, element, finish)], None
     store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]
-    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, size, parts, chunk, lanes, width, element, store_part)
+    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, loop, parts, chunk, lanes, width, element, store_part)
     second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, 1, 1, lambda w: ([], f"scratch[o * {parts} + r]"), finish)
     return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
 

@@ -161,7 +161,7 @@ def run_schedule(schedule):
     if capture: capture[-1].append((runner, out, inputs, args))
     if DEBUG >= 2: Device[out.device].synchronize()  # so that the time is the kernel's
     elapsed = time.perf_counter() - t0
-    flops = sum(prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)
+    flops = sum(prod(kernel.ops[op.srcs[0]].shape) if op.op in (ReduceOps.SUM, ReduceOps.MAX) else prod(op.shape)
                 for op in kernel.ops if op.op not in (KernelOps.LOAD, KernelOps.CONST, KernelOps.RESHAPE))
     mem = sum(prod(b.shape) * b.dtype.itemsize for b in (*inputs, out))
     GlobalCounters.kernel_count += 1

@@ -47,6 +47,15 @@ def _takes_dim(method, accumulates=False):
   return with_dim
 
 
+@contextlib.contextmanager
+def _setting(owner, name, value):
+  """A block with owner.name set to value (a mode: grad, training), restored after it whatever happens."""
+  previous = getattr(owner, name, True)  # (grad mode is on in a thread that never set it)
+  setattr(owner, name, value)
+  try: yield
+  finally: setattr(owner, name, previous)
+
+
 # _takes_dim for the methods that accumulate (mean, var, softmax, ...): float16 works in float32, rounded once
 _accumulates = functools.partial(_takes_dim, accumulates=True)
 
@@ -213,21 +222,12 @@ class Tensor:
   @staticmethod
   def grad_enabled() -> bool: return getattr(Tensor._grad_mode, "enabled", True)
 
+  # blocks: no graph is recorded inside no_grad() (in this thread); Tensor.training (dropout acts only while it is True) is
+  # mode inside train()
   @staticmethod
-  @contextlib.contextmanager
-  def no_grad():
-    """Inside this block (in this thread) no graph is recorded."""
-    previous, Tensor._grad_mode.enabled = Tensor.grad_enabled(), False
-    try: yield
-    finally: Tensor._grad_mode.enabled = previous
-
+  def no_grad(): return _setting(Tensor._grad_mode, "enabled", False)
   @staticmethod
-  @contextlib.contextmanager
-  def train(mode=True):
-    """Set Tensor.training (dropout is active only while it is True) for the block."""
-    previous, Tensor.training = Tensor.training, mode
-    try: yield
-    finally: Tensor.training = previous
+  def train(mode=True): return _setting(Tensor, "training", mode)
 
   def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
     """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
@@ -364,8 +364,8 @@ class Tensor:
     PyTorch's type promotion (where(c, 0.5, int_tensor) is float32, where(c, 2, half_tensor) float16)."""
     condition = self.cast(dtypes.bool)
     x = (y if isinstance(y, Tensor) else condition)._to_tensor(x)  # a scalar meets the other operand's dtype, as in y + x
-    condition, x, y = condition._broadcasted(x, x._to_tensor(y))  # bool promotes to any dtype, so x and y meet in theirs
-    return condition.cast(dtypes.bool)._apply(F.Where, x, y)
+    _, x, y = condition._broadcasted(x, x._to_tensor(y))  # bool promotes to any dtype, so x and y meet in theirs
+    return condition.expand(*x.shape)._apply(F.Where, x, y)
 
   def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
   def __gt__(self, other) -> Tensor: return self._binary(F.Less, other, reverse=True)
@@ -587,14 +587,15 @@ class Tensor:
     idx._check_range(-size if wrap else 0, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
     return (idx < 0).where(idx + size, idx) if wrap else idx  # refused negatives never reach a kernel
 
-  def _pick(self, hit: Tensor, axis) -> Tensor:
-    """sum(hit * self, axis) for a one-hot bool hit: a product that a sum reduces, so a matmul, never the full
-    broadcast. inf and nan are picked through a separate code, as 0 * inf would spoil every row that skips them."""
-    if not self.dtype.is_float: return (hit.cast(dtypes.int32) * self.cast(dtypes.int32)).sum(axis).cast(self.dtype)
-    finite = (self - self) == 0
-    code = (self == math.inf).where(1.0, (self == -math.inf).where(2.0, finite.where(0.0, 3.0)))  # finite, inf, -inf, nan
-    value, picked_code = (hit.cast(self.dtype) * finite.where(self, 0)).sum(axis), (hit.cast(dtypes.float32) * code).sum(axis)
-    return (picked_code == 0).where(value, (picked_code < 3).where((1.5 - picked_code) * math.inf, math.nan)).cast(self.dtype)
+  def _take(self, index: Tensor, axis) -> Tensor:
+    """Along axis, the element at index (int32, size 1 along axis, broadcasting with self elsewhere), with that axis
+    dropped: a gather kernel reads the picked elements alone. Callers check the index; it is clamped into range here,
+    so that no kernel reads outside its buffer whatever it holds."""
+    if not self.shape[axis] and index.numel(): raise IndexError(f"index into dim {axis} of size 0 (shape {self.shape})")
+    shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
+    hit = (index == self._positions(axis)).cast(self.dtype)  # where the gradient goes: small, broadcast in the backward pass
+    index = index.clip(0, max(self.shape[axis] - 1, 0)).expand(*shape[:axis], 1, *shape[axis + 1:])
+    return self.expand(*shape)._apply(F.Gather, index, hit, axis=axis).squeeze(axis)
 
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
@@ -602,7 +603,7 @@ class Tensor:
     dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0], wrap)
     for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d, wrap)  # row-major over the gathered dims, broadcast
     table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)
-    result = table._pick(flat.reshape(-1, 1, *[1] * (table.ndim - 2)) == table._positions(1), 1).reshape(*flat.shape, *table.shape[2:])
+    result = table._take(flat.reshape(-1, 1, *[1] * (table.ndim - 2)), 1).reshape(*flat.shape, *table.shape[2:])
     return result if to_front else result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
 
   def gather(self, dim, index: Tensor) -> Tensor:
@@ -613,7 +614,7 @@ class Tensor:
       raise IndexError(f"gather along dim {dim} needs an index of {self.ndim} dims no larger than {self.shape} elsewhere, got {index.shape}")
     if self.ndim == 0: return self.reshape(1).gather(0, index.reshape(1)).reshape(())
     x = self.shrink(tuple((0, s if d == dim else n) for d, (n, s) in enumerate(zip(index.shape, self.shape)))).unsqueeze(dim)
-    return x._pick(self._index(index, dim, wrap=False).unsqueeze(dim + 1) == x._positions(dim + 1), dim + 1)
+    return x._take(self._index(index, dim, wrap=False).unsqueeze(dim + 1), dim + 1)
 
   def cat(self, *others, dim=0) -> Tensor:
     """Join tensors along an existing dim: Tensor.cat(a, b), a.cat(b) or Tensor.cat([a, b]). One kernel: each piece is
@@ -831,16 +832,19 @@ class Tensor:
     counted, probs = Tensor.full(samples, True, device=self.device), target  # the samples that count; per class
     if not target.dtype.is_float:
       counted = target != ignore_index
-      counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
-                                                                                 f"classes (ignore_index={ignore_index})"))
-      probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities: -log_softmax(x)[t] exactly
+      target = counted.where(target, 0)
+      target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
+                                                               f"(ignore_index={ignore_index})"))
+      probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities (for label smoothing)
     probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
     # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
-    # reduce; class-index targets sum to 1
+    # reduce; class-index targets sum to 1, and without smoothing their term is one element of shifted: a gather
     p_total = probs.sum(axis) if target.dtype.is_float else 1
     zero_log_zero = (probs == 0).where(logits == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
-    per_sample = counted.where(shifted.exp().sum(axis).log() * p_total - (probs * zero_log_zero.where(0, shifted)).sum(axis), 0)
+    if target.dtype.is_float or label_smoothing: expected = (probs * zero_log_zero.where(0, shifted)).sum(axis)
+    else: expected = shifted._take(target.unsqueeze(axis), axis)  # -log_softmax(x)[t] read at t alone
+    per_sample = counted.where(shifted.exp().sum(axis).log() * p_total - expected, 0)
     loss = per_sample if reduction == "none" else per_sample.sum()
     if reduction == "mean": loss = loss / counted.sum()  # over the samples that count; none: nan
     return loss.cast(dtype)
