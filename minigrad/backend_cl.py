@@ -77,7 +77,7 @@ class Backend:
     # kernel shapes are chosen from the device's type, preferred float vector width (a power of two, at most 8; a GPU
     # computes one value per work-item) and cores
     gpu = os.getenv("MINIGRAD_CL_SHAPE", "gpu" if self.device.type & cl.device_type.GPU else "cpu").lower() == "gpu"
-    width = 1 if gpu else min(8, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1))
+    width = 1 if gpu else min(16, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1))
     self.shape = Shape(width, self.device.max_compute_units, gpu)
     # source -> {function name: compiled function}; (Kernel, shape) -> Runner; bytes -> free buffers
     self.programs, self.runners, self.free = {}, {}, {}

@@ -81,7 +81,7 @@ def ceil_div(a, b): return -(-a // b)
 def per_lane(function, value, ctype, width):
   """C calling `function` on value, or on each of its `width` lanes (a vector of ctype): the helper in prelude() that
   rounds to float16 has no vector form, and PoCL's vector sin spoils small lanes beside a huge one."""
-  return f"{function}({value})" if width == 1 else f"({ctype}{width})({', '.join(f'{function}({value}.s{lane})' for lane in range(width))})"
+  return f"{function}({value})" if width == 1 else f"({ctype}{width})({', '.join(f'{function}({value}.s{lane:x})' for lane in range(width))})"
 def tracker(op): return op.arg if op.op is KernelOps.VALID else op.arg.st
 
 

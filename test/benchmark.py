@@ -458,26 +458,27 @@ def interleaved(functions, repeats):
   return best
 
 
-# Hand-written OpenCL references: the best kernels we could write for a CPU (PoCL), run on the same queue as minigrad's.
-# Each work-item of `matmul` accumulates 6 rows x 16 columns of the output in 12 float8 registers (16 AVX registers in
-# all); rows past the end read the last row again and are not stored. N is set when the program is built.
+# Hand-written OpenCL references: the best kernels we could write for a CPU (PoCL), run on the same queue as minigrad's,
+# in vectors of the device's width W (its preferred float vector width, 4 to 16). Each work-item of `matmul` accumulates
+# 6 rows x 2W columns of the output in 12 vector registers; rows past the end read the last row again and are not
+# stored. N and W are set when the program is built.
 REFERENCE_KERNELS = """
-#define ROW(i) int r##i = min(m0 + i, N - 1) * N; float8 c##i##0 = 0.0f, c##i##1 = 0.0f;
-#define FMA(i) { float8 a_i = (float8)(a[r##i + k]); c##i##0 = fma(a_i, b0, c##i##0); c##i##1 = fma(a_i, b1, c##i##1); }
-#define STORE(i) if (m0 + i < N) { vstore8(c##i##0, 0, out + (m0 + i) * N + n0); vstore8(c##i##1, 0, out + (m0 + i) * N + n0 + 8); }
+#define ROW(i) int r##i = min(m0 + i, N - 1) * N; floatW c##i##0 = 0.0f, c##i##1 = 0.0f;
+#define FMA(i) { floatW a_i = (floatW)(a[r##i + k]); c##i##0 = fma(a_i, b0, c##i##0); c##i##1 = fma(a_i, b1, c##i##1); }
+#define STORE(i) if (m0 + i < N) { vstoreW(c##i##0, 0, out + (m0 + i) * N + n0); vstoreW(c##i##1, 0, out + (m0 + i) * N + n0 + W); }
 __kernel void matmul(__global float* out, __global const float* restrict a, __global const float* restrict b) {
-  int m0 = get_global_id(0) * 6, n0 = get_global_id(1) * 16;
+  int m0 = get_global_id(0) * 6, n0 = get_global_id(1) * 2 * W;
   ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
   for (int k = 0; k < N; k++) {
-    float8 b0 = vload8(0, b + k * N + n0), b1 = vload8(0, b + k * N + n0 + 8);
+    floatW b0 = vloadW(0, b + k * N + n0), b1 = vloadW(0, b + k * N + n0 + W);
     FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5)
   }
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
 }
 __kernel void chain(__global float* out, __global const float* restrict x) {
   int i = get_global_id(0);
-  float8 v = vload8(i, x);
-  vstore8(fmax(log(exp(v * 2.0f + 1.0f)) * v, 0.0f), i, out);
+  floatW v = vloadW(i, x);
+  vstoreW(fmax(log(exp(v * 2.0f + 1.0f)) * v, 0.0f), i, out);
 }"""
 
 
@@ -491,14 +492,16 @@ def cl_rows(batch=32, classes=100_000):
   cl, queue, (n, elements) = backend.cl, backend.queue, (4096, 64 * 2**20) if backend.shape.gpu else (1024, 4 * 2**20)
   print(f"CL device: {backend.device.name.strip()} ({'GPU' if backend.shape.gpu else 'CPU'}-shaped kernels, vector width "
         f"{backend.shape.width}, {backend.shape.compute_units} compute units)")
-  reference = cl.Program(backend.context, REFERENCE_KERNELS).build(options=[f"-D N={n}"])
+  w = min(16, max(4, backend.shape.width))  # the hand kernels' vector width
+  source = REFERENCE_KERNELS.replace("floatW", f"float{w}").replace("vloadW", f"vload{w}").replace("vstoreW", f"vstore{w}")
+  reference = cl.Program(backend.context, source).build(options=[f"-D N={n}", f"-D W={w}"])
   hand_matmul_kernel, hand_chain_kernel = reference.matmul, reference.chain
   a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
   ta, tb = Tensor(a, device="CL").realize(), Tensor(b, device="CL").realize()
   product = cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, n * n * 4)
 
   def hand_matmul():
-    hand_matmul_kernel(queue, (-(-n // 6), n // 16), (1, 1), product, ta.lazydata.base.realized.mem, tb.lazydata.base.realized.mem)
+    hand_matmul_kernel(queue, (-(-n // 6), n // (2 * w)), (1, 1), product, ta.lazydata.base.realized.mem, tb.lazydata.base.realized.mem)
     queue.finish()
   ours, hand = interleaved([cl_synchronized(lambda: (ta @ tb).realize()), hand_matmul], repeats=5)
   print(f"CL {n}^3 matmul: {2 * n ** 3 / ours / 1e9:.1f} GFLOP/s ({ours * 1e3:.1f} ms), hand-written OpenCL kernel "
@@ -508,7 +511,7 @@ def cl_rows(batch=32, classes=100_000):
   chained = cl.Buffer(backend.context, cl.mem_flags.READ_WRITE, elements * 4)
 
   def hand_chain():
-    hand_chain_kernel(queue, (elements // 8,), (64,), chained, x.lazydata.base.realized.mem)
+    hand_chain_kernel(queue, (elements // w,), (64,), chained, x.lazydata.base.realized.mem)
     queue.finish()
   ours, hand = interleaved([cl_synchronized(lambda: ((x * 2 + 1).exp().log() * x).relu().realize()), hand_chain], repeats=20)
   print(f"CL ((x*2+1).exp().log()*x).relu() on {elements // 2**20}M floats: {2 * elements * 4 / ours / 1e9:.1f} GB/s effective ({ours * 1e3:.2f} ms), "
