@@ -55,12 +55,10 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
 def _step(kernel, op):
   """A function (values, inputs, args) -> this op's value, with everything that doesn't depend on data decided now."""
   srcs, dtype = op.srcs, op.dtype.np
-  if op.op is KernelOps.LOAD:
-    index, st, slot = op.arg
-    return lambda values, inputs, args: load(inputs[index], st, 0 if slot is None else args[slot])
+  if op.op is KernelOps.LOAD:  # an offset argument moves the view
+    return lambda values, inputs, args: load(inputs[op.arg.index], op.arg.st, 0 if op.arg.offset_slot is None else args[op.arg.offset_slot])
   if op.op is KernelOps.CONST:  # its st has strides 0 and offset 0: it reads a one-element buffer, 0 outside its masks
-    slot, st = op.arg
-    return lambda values, inputs, args: load(np.array((args[slot],), dtype), st)
+    return lambda values, inputs, args: load(np.array((args[op.arg.slot],), dtype), op.arg.st)
   if op.op is KernelOps.VALID:  # True read through st (strides 0, like a CONST's): True inside its masks, 0 outside
     valid = load(np.ones(1, np.bool_), op.arg)
     return lambda values, inputs, args: valid

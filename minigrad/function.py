@@ -125,10 +125,11 @@ class Where(_Pointwise):
 
 # ---- reduce (axes kept as size 1; Tensor drops them when keepdim=False)
 class Sum(Function):
-  """The reduce `op` (a subclass's own) of x over axes; a backward may read x, the axes and the result ret."""
+  """The reduce `op` (a subclass's own) of x over axes; a backward may read x, the axes, the result ret and the other
+  inputs (a gather's)."""
   op = ReduceOps.SUM
-  def forward(self, x, axes):
-    self.x, self.axes, self.ret = x, axes, x.r(self.op, axes)
+  def forward(self, x, *others, axes):
+    self.x, self.axes, self.others, self.ret = x, axes, others, x.r(self.op, axes, *others[:1])
     return self.ret
 
   def backward(self, grad): return grad.expand(self.x.shape)
@@ -141,15 +142,12 @@ class Max(Sum):
     return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, is_max.r(ReduceOps.SUM, self.axes)).expand(self.x.shape))  # over the tie count
 
 
-class Gather(Function):
-  """Along axis, the element of x at the index that index holds (x's shape, 1 along axis; in range). The gradient
-  goes to the picked elements through hit, a one-hot that broadcasts to x's shape: a product, so the sum of it into a
-  broadcast table (an embedding's) is a matmul."""
-  def forward(self, x, index, hit, axis):
-    self.hit, self.shape = hit, x.shape
-    return x.r(ReduceOps.GATHER, (axis,), index)
-
-  def backward(self, grad): return self.hit.expand(self.shape).e(BinaryOps.MUL, grad.expand(self.shape)), None, None
+class Gather(Sum):
+  """Along its one axis, the element of x at the index that the first other input holds (x's shape, 1 along the axis;
+  in range). The gradient goes to the picked elements through the second, hit, a one-hot that broadcasts to x's
+  shape: a product, so that its sum into a broadcast table (an embedding's) is a matmul."""
+  op = ReduceOps.GATHER
+  def backward(self, grad): return self.others[1].expand(self.x.shape).e(BinaryOps.MUL, grad.expand(self.x.shape)), None, None
 
 
 # ---- movement (views: no data moves forward or backward)

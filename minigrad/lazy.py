@@ -106,7 +106,6 @@ class LazyBuffer:
     return self
 
   def numpy(self) -> np.ndarray:
-    if 0 in self.shape: return np.zeros(self.shape, self.dtype.np)
     if self.op is LoadOps.CONST: return np.full(self.shape, self.arg, self.dtype.np)  # unexpanded (0-d or all 1s): no kernel
     base = self.contiguous().realize().base
     return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()

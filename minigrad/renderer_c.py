@@ -121,7 +121,7 @@ def matmul_axes(kernel, reduce):
 class Renderer:
   """Turns one Kernel into a Program, for a dialect and a device shape."""
   def __init__(self, kernel, dialect, shape):
-    self.kernel, self.ops, self.dialect, self.shape, self.names = kernel, kernel.ops, dialect, shape, {}
+    self.kernel, self.ops, self.dialect, self.shape = kernel, kernel.ops, dialect, shape
     self.aligned = True  # vectors start at multiples of their width in the linear order (false in a reduce row of odd size)
     reach = [prod(op.shape) for op in self.ops] + [prod(v.shape) + abs(v.offset) + sum(abs(st) * size for st, size in zip(v.strides, v.shape))
                                                    for op in self.ops if op.op in LEAVES for v in tracker(op).views]
@@ -129,6 +129,7 @@ class Renderer:
     # vectors as wide as the device's: a double vector holds half as many values as a float one
     self.width = max(1, shape.width // (2 if any(op.dtype == dtypes.float64 for op in self.ops) else 1))
 
+  def name(self, i): return "total" if isinstance(self.ops[i].op, ReduceOps) else f"v{i}"  # the C variable that holds op i
   def ids(self, template, dim): return f"({self.int}){template.format(dim, 'xyz'[dim])}"
   def global_id(self, dim, local): return f"{self.ids(self.dialect.group_id, dim)} * {local} + {self.ids(self.dialect.local_id, dim)}"
   def offset(self, op): return f"arg{op.arg.offset_slot}" if op.op is KernelOps.LOAD and op.arg.offset_slot is not None else None
@@ -198,17 +199,16 @@ class Renderer:
     lines = []
     for i in ids:
       op = self.ops[i]
-      self.names[i] = f"v{i}"
       if op.op in LEAVES: lines += self.leaf(i, op, lin, width)
       else:
-        lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.names[s] for s in op.srcs], width)};")
+        lines.append(f"{vector_type(COMPUTE[op.dtype.name], width)} v{i} = {self.expression(op, [self.name(s) for s in op.srcs], width)};")
         # half computes in float, rounding every result as half arithmetic (and NumPy) would: a value compared with a
         # stored half (argmax, max's gradient) must match it
         if op.dtype == dtypes.float16: lines.append(f"v{i} = {per_lane('round_half', f'v{i}', 'float', width)};")
     return lines
 
   def store(self, lin, width):
-    value, dtype = self.names[len(self.ops) - 1], self.kernel.out.dtype
+    value, dtype = self.name(len(self.ops) - 1), self.kernel.out.dtype
     if dtype == dtypes.bool: value = convert("uchar", value, width)
     if width > 1: return f"vstore{'_half' if dtype == dtypes.float16 else ''}{width}({value}, 0, out + {lin});"
     return self.dialect.half_store.format("out", lin, value) if dtype == dtypes.float16 else f"out[{lin}] = {value};"
@@ -254,12 +254,10 @@ class Renderer:
     return [(self.kernel.name, lines, (ceil_div(vectors + 1, local) * local,), (local,))], None
 
   def split_at_reduce(self, reduce):
-    """(ids of the ops that feed the reduce's first source, ids of the other ops but the reduce); names the reduce's
-    value `total`."""
+    """(ids of the ops that feed the reduce's first source, ids of the other ops but the reduce)."""
     at, inside = self.ops.index(reduce), set(reduce.srcs[:1])
     for i in reversed(range(at)):  # an op comes after its sources: each is reached after everything that uses it
       if i in inside: inside.update(self.ops[i].srcs)
-    self.names[at] = "total"
     return sorted(inside), [i for i in range(len(self.ops)) if i not in inside and i != at]
 
   def reduce(self, reduce):
@@ -267,13 +265,12 @@ class Renderer:
     result to scratch, the second reduces the parts), and scratch as (C type, bytes) or None."""
     in_shape, axes, outputs = self.ops[reduce.srcs[0]].shape, reduce.arg, prod(reduce.shape)
     size, (inside, after), ctype = prod(in_shape[a] for a in axes), self.split_at_reduce(reduce), COMPUTE[reduce.dtype.name]
-    # a GATHER reads one element of its row, at the index its second source gives (computed first, per output): a loop of one step
-    gather, at = reduce.op is ReduceOps.GATHER, self.ops.index(reduce)
-    loop, before, pick = (1, [i for i in after if i < at], f"v{reduce.srcs[1]}") if gather else (size, [], "r")
+    # a GATHER, the one reduce with a second source, reads one element of its row: a loop of one step, at the index that
+    # source gives, computed first (per output, with the ops ahead of the reduce that don't feed its first source)
+    loop, before, pick = (1, [i for i in after if i < self.ops.index(reduce)], self.name(reduce.srcs[1])) if reduce.srcs[1:] else (size, [], "r")
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
     lanes = min(GPU_GROUP, 1 << (loop - 1).bit_length()) if self.shape.gpu and trailing and loop >= 64 else 1  # work-items per row
-    # a row is walked by a vector loop, or by lanes, or (strided, or a gather's one step) by one work-item
-    width = self.width if trailing and lanes == 1 and not gather else 1
+    width = self.width if trailing and lanes == 1 and loop > 1 else 1  # a row is walked by a vector loop, or by lanes, or by one work-item
     # enough parts to fill the device (4 work-groups in flight per compute unit; a CPU's reduce group is one work-item),
     # each 64 steps or more
     parts = max(1, min(ceil_div(4 * self.shape.compute_units * self.group_size(0), outputs * lanes), loop // (64 * lanes * width)))
@@ -286,7 +283,7 @@ class Renderer:
       row_index = " + ".join(f"({pick if d in axes else 'o'} / {steps[d] if d in axes else out_steps[d]} % {s}) * {in_steps[d]}"
                              for d, s in enumerate(in_shape) if s != 1) or "0"
 
-    def element(w): return self.nodes(before, "o", 1) + self.nodes(inside, row_index, w), self.names[reduce.srcs[0]]
+    def element(w): return self.nodes(before, "o", 1) + self.nodes(inside, row_index, w), self.name(reduce.srcs[0])
     finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
     if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, loop, 1, loop, lanes, width, element, finish)], None
     store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]

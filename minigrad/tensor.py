@@ -595,7 +595,7 @@ class Tensor:
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
     hit = (index == self._positions(axis)).cast(self.dtype)  # where the gradient goes: small, broadcast in the backward pass
     index = index.clip(0, max(self.shape[axis] - 1, 0)).expand(*shape[:axis], 1, *shape[axis + 1:])
-    return self.expand(*shape)._apply(F.Gather, index, hit, axis=axis).squeeze(axis)
+    return self.expand(*shape)._apply(F.Gather, index, hit, axes=(axis,)).squeeze(axis)
 
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
@@ -832,18 +832,17 @@ class Tensor:
     counted, probs = Tensor.full(samples, True, device=self.device), target  # the samples that count; per class
     if not target.dtype.is_float:
       counted = target != ignore_index
-      target = counted.where(target, 0)
-      target._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} classes "
-                                                               f"(ignore_index={ignore_index})"))
+      counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
+                                                                                 f"classes (ignore_index={ignore_index})"))
       probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities (for label smoothing)
     probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
     # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
     # reduce; class-index targets sum to 1, and without smoothing their term is one element of shifted: a gather
     p_total = probs.sum(axis) if target.dtype.is_float else 1
-    zero_log_zero = (probs == 0).where(logits == -math.inf, False)  # 0 * log 0 = 0 (0 * -inf would be nan)
-    if target.dtype.is_float or label_smoothing: expected = (probs * zero_log_zero.where(0, shifted)).sum(axis)
-    else: expected = shifted._take(target.unsqueeze(axis), axis)  # -log_softmax(x)[t] read at t alone
+    log_q = (probs == 0).where(logits == -math.inf, False).where(0, shifted)  # 0 * log 0 = 0 (0 * -inf would be nan)
+    # (class indices without smoothing: -log_softmax(x)[t] is read at t alone; an ignored one reads a class it zeroes)
+    expected = (probs * log_q).sum(axis) if target.dtype.is_float or label_smoothing else shifted._take(target.unsqueeze(axis), axis)
     per_sample = counted.where(shifted.exp().sum(axis).log() * p_total - expected, 0)
     loss = per_sample if reduction == "none" else per_sample.sum()
     if reduction == "mean": loss = loss / counted.sum()  # over the samples that count; none: nan
