@@ -238,7 +238,7 @@ def test_a_fence_shows_a_read_outside_a_buffer(shape, backend):
 def test_kernels_stay_inside_their_buffers(shape):
     """Views that end at a buffer's edges, read by every kernel shape: vector loads and scalar tails, rows that start
     and end off vector boundaries, broadcasts, strided lanes, masks and flips, reductions over leading and trailing
-    axes, rows cut into parts, float16, and matmul tiles with sizes that fill no tile."""
+    axes, rows cut into parts, float16, matmul tiles with sizes that fill no tile, and gathers."""
     a, long_rows = rand(9, 33, seed=7), rand(2, 30001, seed=8).astype(np.float32)
     x, h, y = cl(a.astype(np.float32)), cl(a.astype(np.float16)), cl(long_rows)
     cases = [
@@ -252,6 +252,11 @@ def test_kernels_stay_inside_their_buffers(shape):
         (x @ x[:8].T, a @ a[:8].T),  # the matmul kernel needs a size divisible by 4
         (x[1:].T @ x[1:, 3:15], a[1:].T @ a[1:, 3:15]),
         (x.linear(x[1:9]), a @ a[1:9].T),
+        # gathers: rows and columns at the edges, of views (transposed, padded), of a computed table, in float16
+        (x[cl(np.array([8, 0, 8, 3], np.int32))] * 2 + x.T[cl(np.array([32, 0], np.int32))].sum(), a[[8, 0, 8, 3]] * 2 + a.T[[32, 0]].sum()),
+        ((x.exp() + 1).gather(1, cl(np.array([[32], [0]] * 4 + [[31]], np.int32))), np.exp(a[range(9), [32, 0] * 4 + [31]]).reshape(9, 1) + 1),
+        (x.pad(((1, 1), (0, 0)))[cl(np.array([0, 10, 5], np.int32))] + h[cl(np.array([8, 0], np.int32))].sum(),
+         np.pad(a, ((1, 1), (0, 0)))[[0, 10, 5]] + a.astype(np.float16)[[8, 0]].astype(np.float64).sum()),
     ]
     for got, expected in cases:
         assert_close(got.numpy(), expected, 1e-3 if got.dtype == dtypes.float16 else 1e-5, 1e-3)
