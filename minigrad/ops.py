@@ -10,7 +10,8 @@ class Op(Enum):
 UnaryOps = Op("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST")
 BinaryOps = Op("BinaryOps", "ADD SUB MUL DIV MAX CMPLT CMPEQ")
 TernaryOps = Op("TernaryOps", "WHERE")
-ReduceOps = Op("ReduceOps", "SUM MAX GATHER")  # GATHER: the element at the index given by its second source (one per row)
+# GATHER reduces its one axis to the element at the index that its second source gives (in the result's shape, in range)
+ReduceOps = Op("ReduceOps", "SUM MAX GATHER")
 LoadOps = Op("LoadOps", "BUFFER CONST")
 # Kernel leaves and glue: LOAD reads an input and CONST a scalar argument through a ShapeTracker (outside its mask they
 # read 0), VALID tells where a view reads inside its masks, RESHAPE relabels a reduce's output without moving data.
