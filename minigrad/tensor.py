@@ -589,12 +589,14 @@ class Tensor:
 
   def _take(self, index: Tensor, axis) -> Tensor:
     """Along axis, the element at index (int32, size 1 along axis, broadcasting with self elsewhere), with that axis
-    dropped: a gather kernel reads the picked elements alone. Callers check the index; it is clamped into range here,
-    so that no kernel reads outside its buffer whatever it holds."""
-    if not self.shape[axis] and index.numel(): raise IndexError(f"index into dim {axis} of size 0 (shape {self.shape})")
+    dropped: a gather kernel reads the picked elements alone. Callers check the index (the check raises at the next
+    realize); it is clamped into range here, so that no kernel reads outside its buffer whatever it holds, and an
+    empty axis gives zeros."""
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
-    hit = (index == self._positions(axis)).cast(self.dtype)  # where the gradient goes: small, broadcast in the backward pass
-    index = index.clip(0, max(self.shape[axis] - 1, 0)).expand(*shape[:axis], 1, *shape[axis + 1:])
+    if not self.shape[axis]: return self.expand(*shape).sum(axis).cast(self.dtype)
+    # where the gradient goes, only when one is needed: a one-hot of index's shape that broadcasts to self's
+    hit = (index == self._positions(axis)).cast(self.dtype) if self.requires_grad else index
+    index = index.clip(0, self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
     return self.expand(*shape)._apply(F.Gather, index, hit, axes=(axis,)).squeeze(axis)
 
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
@@ -834,7 +836,8 @@ class Tensor:
       counted = target != ignore_index
       counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
                                                                                  f"classes (ignore_index={ignore_index})"))
-      probs = target.unsqueeze(axis) == self._positions(axis)  # class indices as one-hot probabilities (for label smoothing)
+      # class indices as one-hot probabilities, needed with label smoothing only (else a placeholder of the right shape)
+      probs = target.unsqueeze(axis) == self._positions(axis) if label_smoothing else target.unsqueeze(axis)
     probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
     if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
     # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
