@@ -24,8 +24,9 @@ class TinyJit:
   to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call
   (they keep the value the capture gave them), the .grad attributes (a replay sets none: keep backward() and the
   optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
-  targets (they check the capture's indices only). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept).
-  A Tensor returned alone or in a tuple, list or dict holds new memory on every replay."""
+  targets (they check the capture's indices only; a replayed index out of range reads the nearest row, never outside
+  memory). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept). A Tensor returned
+  alone or in a tuple, list or dict holds new memory on every replay."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
