@@ -155,6 +155,19 @@ CURATED = [
         "load(inputs[index], st, 0 if slot is None else args[slot])", "load(inputs[index], st)"),
     ("numpy: view start ignores the mask's start", "minigrad/backend_numpy.py",
         "start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))", "start = view.offset + offset"),
+    # gathers: the pick, its gradient and the views it reads
+    ("gather: every element gets the gradient", "minigrad/function.py",
+        "return self.others[1].expand(self.x.shape).e(BinaryOps.MUL, grad.expand(self.x.shape)), None, None",
+        "return grad.expand(self.x.shape), None, None"),
+    ("gather: NUMPY picks the first element", "minigrad/backend_numpy.py",
+        "np.take_along_axis(values[srcs[0]], values[srcs[1]], op.arg[0])", "np.take_along_axis(values[srcs[0]], 0 * values[srcs[1]], op.arg[0])"),
+    ("gather: the gradient goes where nothing was picked", "minigrad/tensor.py",
+        "hit = (index == self._positions(axis))", "hit = (index != self._positions(axis))"),
+    ("gather: indices clamped one short", "minigrad/tensor.py", "index.clip(0, self.shape[axis] - 1)", "index.clip(0, self.shape[axis] - 2)"),
+    ("gather: class targets with smoothing picked without it", "minigrad/tensor.py",
+        "if target.dtype.is_float or label_smoothing else", "if target.dtype.is_float else"),
+    ("gather: a masked view expanded in place", "minigrad/shapetracker.py",
+        "    if self.views[-1].mask: return ShapeTracker(", "    if False: return ShapeTracker("),
 ]
 
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
