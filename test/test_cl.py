@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from minigrad import Device, GlobalCounters, Tensor, backend_cl, dtypes
 from minigrad.nn import optim
-from minigrad.ops import KernelOps, KOp, Kernel, MemBuffer
+from minigrad.ops import BinaryOps, KernelOps, KOp, Kernel, MemBuffer
 from minigrad.renderer_c import OPENCL, Dialect, Renderer
 from minigrad.schedule import create_schedule
-from minigrad.shapetracker import ShapeTracker
+from minigrad.shapetracker import ShapeTracker, View
 from helpers import assert_close, raises_naming, rand
 
 
@@ -85,6 +85,20 @@ def test_elementwise_views_match_numpy(shape):
     ]
     for got, expected in cases:
         assert_close(got.numpy(), expected, 1e-5, 1e-5)
+
+
+def test_one_element_read_through_several_views_is_one_broadcast_read(shape, backend):
+    """A view whose first view reads one element (every stride 0, no mask) gives every lane that element, whatever the
+    views above it: one read, not a loop over the lanes (cross-entropy's backward reads its sample count so)."""
+    one = ShapeTracker((View((32,), (0,), 5), View((32, 48), (1, 0))))  # element 5 of a (32,) view of a scalar, spread
+    load = lambda index, st: KOp(KernelOps.LOAD, (), MemBuffer(index, st, None), dtypes.float32, (32, 48))
+    kernel = Kernel((load(0, ShapeTracker.from_shape((32, 48))), load(1, one),
+                     KOp(BinaryOps.MUL, (0, 1), None, dtypes.float32, (32, 48))))
+    source = Renderer(kernel, OPENCL, backend.shape).render().source
+    assert "lane" not in source or shape.width == 1 or backend.shape.gpu, source
+    a, values = rand(32, 48, seed=9).astype(np.float32), np.arange(8, dtype=np.float32)
+    out = backend.compile(kernel)([backend.from_numpy(a), backend.from_numpy(values)], ())
+    assert_close(backend.to_numpy(out, dtypes.float32).reshape(32, 48), a * 5, 0, 0)
 
 
 def test_elementwise_dtypes_match_numpy(shape):
