@@ -44,7 +44,7 @@ class Runner:
   """One compiled kernel: called with input buffers and argument values, it allocates the output, queues the launches
   and returns the output without waiting."""
   def __init__(self, backend, kernel):
-    self.backend, self.kernel, self.out_bytes = backend, kernel, prod(kernel.out.shape) * kernel.out.dtype.itemsize
+    self.backend, self.kernel, self.out_bytes = backend, kernel, prod(kernel.ops[-1].shape) * kernel.ops[-1].dtype.itemsize
     if self.out_bytes == 0: return  # nothing to compute, nothing to build
     program = Renderer(kernel, OPENCL, backend.shape).render()
     functions = backend.build(program.source)

@@ -62,13 +62,10 @@ class Kernel(NamedTuple):
     return src if reduce.op is ReduceOps.SUM and src.op is BinaryOps.MUL else None
 
   @property
-  def out(self): return self.ops[-1]
-
-  @property
   def reduce(self): return next((op for op in self.ops if isinstance(op.op, ReduceOps)), None)
 
   @property
-  def name(self): return ("r_" if self.reduce else "E_") + "_".join(str(s) for s in (self.reduce or self.out).shape)
+  def name(self): return ("r_" if self.reduce else "E_") + "_".join(str(s) for s in (self.reduce or self.ops[-1]).shape)
 
 
 class ScheduleItem(NamedTuple):

@@ -192,6 +192,10 @@ class Renderer:
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
     if op.op is BinaryOps.MAX: return maximum(*srcs, op.dtype, width)
     if op.op is UnaryOps.SIN: return per_lane("sin", srcs[0], COMPUTE[op.dtype.name], width)
+    # PoCL's exp takes one path on 4 lanes or more and another on fewer, a float apart at times: where kernels use vectors,
+    # a scalar exp runs on 4 lanes, so a value recomputed in a vector kernel and in a scalar one is the same (the
+    # gradient of max compares them)
+    if op.op is UnaryOps.EXP and width < 4 <= self.width: return f"exp(({COMPUTE[op.dtype.name]}4)({srcs[0]})).s0"
     return TEMPLATES[op.op].format(*srcs)
 
   def nodes(self, ids, lin, width):
@@ -208,7 +212,7 @@ class Renderer:
     return lines
 
   def store(self, lin, width):
-    value, dtype = self.name(len(self.ops) - 1), self.kernel.out.dtype
+    value, dtype = self.name(len(self.ops) - 1), self.ops[-1].dtype
     if dtype == dtypes.bool: value = convert("uchar", value, width)
     if width > 1: return f"vstore{'_half' if dtype == dtypes.float16 else ''}{width}({value}, 0, out + {lin});"
     return self.dialect.half_store.format("out", lin, value) if dtype == dtypes.float16 else f"out[{lin}] = {value};"
@@ -225,7 +229,7 @@ class Renderer:
     matmul = matmul_axes(self.kernel, reduce) if reduce else None
     functions, scratch = self.matmul(*matmul) if matmul else self.reduce(reduce) if reduce else self.elementwise()
     dialect, inputs = self.dialect, sorted({op.arg.index: op.dtype for op in self.ops if op.op is KernelOps.LOAD}.items())
-    params = [f"{dialect.buffer} {STORAGE[self.kernel.out.dtype.name]}* out"]
+    params = [f"{dialect.buffer} {STORAGE[self.ops[-1].dtype.name]}* out"]
     params += [f"{dialect.buffer} const {STORAGE[dtype.name]}* restrict in{n}" for n, dtype in inputs]
     params += [f"{dialect.buffer} {scratch[0]}* scratch"] if scratch else []
     params += [f"{self.int if dtype is None else COMPUTE[dtype.name]} arg{slot}" for slot, dtype in enumerate(self.kernel.arg_dtypes())]
@@ -243,7 +247,7 @@ class Renderer:
   def elementwise(self):
     """(functions, scratch) as reduce() gives them, of one function: vectors of `width` outputs, then a scalar tail in
     work-item `vectors`."""
-    count, width = prod(self.kernel.out.shape), self.width
+    count, width = prod(self.ops[-1].shape), self.width
     vectors, everything = count // width, range(len(self.ops))
     local = self.group_size(vectors + 1)
     lines = [f"{self.int} gid = {self.global_id(0, local)};"]

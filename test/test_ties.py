@@ -158,3 +158,15 @@ def test_argmax_and_max_gradient_of_a_float16_expression_see_its_rounded_values(
     assert product.argmax().item() == 1 and product.argmin().item() == 0
     (x * 3).max().backward()
     assert_close(x.grad.numpy(), np.array([0, 1.5, 0, 1.5]), 0, 0)
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+@pytest.mark.parametrize("function", ["exp", "sigmoid", "tanh"])
+def test_the_gradient_of_an_extreme_of_a_recomputed_value_reaches_it(device, reduce, function):
+    """max(exp(x), axis 0) is computed in one kernel and compared with exp(x) recomputed in another, perhaps of another
+    shape (scalar lanes there, vectors here): the two must agree to the bit, or a column gets no gradient (or NaN)."""
+    a = np.random.default_rng(0).standard_normal((32, 64)).astype(np.float32)
+    x = Tensor(a, device=device, requires_grad=True)
+    getattr(getattr(x, function)(), reduce)(0).sum().backward()
+    hits = x.grad.numpy() != 0
+    assert not np.isnan(x.grad.numpy()).any() and (hits.sum(0) == 1).all(), np.where(hits.sum(0) != 1)[0]
