@@ -602,6 +602,7 @@ class Tensor:
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
     one element of the gathered dims (flattened into one)."""
+    if prod(self.shape[d] for d, _ in gathers) > 2**31: raise IndexError(f"dims {[d for d, _ in gathers]} of {self.shape} outgrow int32 indices")
     dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0], wrap)
     for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d, wrap)  # row-major over the gathered dims, broadcast
     table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)

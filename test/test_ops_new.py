@@ -555,3 +555,11 @@ def test_dropout_with_p_one_zeroes_everything(device, training):
     assert y.numpy().tolist() == np.zeros((4, 4)).tolist()
     y.sum().backward()
     assert x.grad.numpy().tolist() == np.zeros((4, 4)).tolist()
+
+
+def test_indices_into_more_positions_than_int32_counts_are_refused(device):
+    """Several index tensors are flattened into one int32 index: past 2**31 positions it would wrap, silently wrong."""
+    huge = Tensor.ones(1, 1, device=device).expand(50_000, 50_000)  # a view: no memory
+    with raises_naming("int32", "(50000, 50000)"):
+        huge[Tensor([1], device=device), Tensor([2], device=device)]
+    assert huge[Tensor([1], device=device), 3].tolist() == [1.0]  # one gathered dim alone fits
