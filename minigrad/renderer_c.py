@@ -288,35 +288,39 @@ class Renderer:
                              for d, s in enumerate(in_shape) if s != 1) or "0"
 
     def element(w): return self.nodes(before, "o", 1) + self.nodes(inside, row_index, w), self.name(reduce.srcs[0])
-    finish = [*self.nodes(after, "o", 1), self.store("o", 1)]
-    if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, loop, 1, loop, lanes, width, element, finish)], None
-    store_part = [f"scratch[o * {parts} + row / {outputs}] = total;"]
-    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, loop, parts, chunk, lanes, width, element, store_part)
-    second = self.reduce_function(self.kernel.name, reduce, outputs, parts, 1, parts, 1, 1, lambda w: ([], f"scratch[o * {parts} + r]"), finish)
-    return [first, second], (ctype, outputs * parts * (8 if ctype == "double" else 4))
+    finish = ["total -= total_err;", *self.nodes(after, "o", 1), self.store("o", 1)]
+    if parts == 1: return [self.reduce_function(self.kernel.name, reduce, outputs, loop, 1, loop, element, finish, lanes, width)], None
+    # each part hands on its sum and, in a second half of scratch, its compensation (a max: itself again), so that the
+    # second pass rounds the row's sum once
+    store_part = [f"scratch[row] = total; scratch[row + {outputs * parts}] = {'-total_err' if reduce.op is ReduceOps.SUM else 'total'};"]
+    first = self.reduce_function(f"{self.kernel.name}_parts", reduce, outputs, loop, parts, chunk, element, store_part, lanes, width)
+    second = self.reduce_function(self.kernel.name, reduce, outputs, 2 * parts, 1, 2 * parts, lambda w: ([], f"scratch[r * {outputs} + o]"), finish)
+    return [first, second], (ctype, outputs * parts * (16 if ctype == "double" else 8))
 
-  def reduce_function(self, name, reduce, outputs, size, parts, chunk, lanes, width, element, finish):
+  def reduce_function(self, name, reduce, outputs, size, parts, chunk, element, finish, lanes=1, width=1):
     """(name, lines, global size, local size) of a function where `lanes` work-items (a work-group) reduce each of
-    `parts` chunks of each of `outputs` rows of `size`, then run `finish` with the chunk's result in `total` (for
-    output `o`). Without lanes, neighbouring work-items take neighbouring outputs, so where rows are strided (a reduce
-    over leading axes) their reads are neighbours. element(width) gives (lines, value) for element r of output o's row."""
+    `parts` chunks of each of `outputs` rows of `size`, then run `finish` with the chunk's result in `total` and, for a
+    float sum, the compensation still to subtract from it in `total_err` (for output `o`). Without lanes, neighbouring
+    work-items take neighbouring outputs, so where rows are strided (a reduce over leading axes) their reads are
+    neighbours. element(width) gives (lines, value) for element r of output o's row."""
     ctype, rows, i_t = COMPUTE[reduce.dtype.name], outputs * parts, self.int
-    init = "0" if reduce.op is ReduceOps.SUM else "-INFINITY" if reduce.dtype.is_float else "INT_MIN"
+    # the fold's start, and what a partial result hands on beside itself: a sum its compensation, a max itself again
+    init, carried = ("0", "-wide_err") if reduce.op is ReduceOps.SUM else ("-INFINITY" if reduce.dtype.is_float else "INT_MIN", "wide")
     local = lanes if lanes > 1 else self.group_size(rows)
     lines = [f"{i_t} id = {self.global_id(0, local)}, row = id / {lanes}, o = row % {outputs};", f"int lane = id % {lanes};",
              f"{ctype} total = {init}, total_err = 0;", f"if (row < {rows}) {{",
              f"{i_t} start = row / {outputs} * {chunk}, end = min(start + {chunk}, ({i_t}){size}), r = start;"]
-    if width > 1:  # `width` running results side by side, folded into total after the loop
+    if width > 1:  # `width` running results side by side, folded into total after the loop, with their compensations
       body, value = element(width)
       lines += [f"{ctype}{width} wide = ({ctype}{width})({init}), wide_err = 0;", f"for (; r + {width} <= end; r += {width}) {{", *body,
-                accumulate(reduce, "wide", value, width), "}", f"{ctype} spill[{width}];", f"vstore{width}(wide - wide_err, 0, spill);",
-                f"for (int j = 0; j < {width}; j++) {accumulate(reduce, 'total', 'spill[j]', 1)}"]
+                accumulate(reduce, "wide", value, width), "}", f"{ctype} spill[{2 * width}];", f"vstore{width}(wide, 0, spill);",
+                f"vstore{width}({carried}, 1, spill);", f"for (int j = 0; j < {2 * width}; j++) {accumulate(reduce, 'total', 'spill[j]', 1)}"]
     body, value = element(1)
     lines += [f"for (r += lane; r < end; r += {lanes}) {{", *body, accumulate(reduce, "total", value, 1), "}", "}"]
     if lanes > 1:  # lane 0 folds the other lanes' results, passed through local memory, into its own (all reach the barrier)
       lines += [f"{self.dialect.shared} {ctype} shared[{lanes}];", "shared[lane] = total - total_err;", self.dialect.barrier,
                 f"if (lane == 0) for (int j = 1; j < {lanes}; j++) {accumulate(reduce, 'total', 'shared[j]', 1)}"]
-    lines += ["total -= total_err;", f"if (lane == 0 && row < {rows}) {{", *finish, "}"]
+    lines += [f"if (lane == 0 && row < {rows}) {{", *finish, "}"]
     return name, lines, (ceil_div(rows * lanes, local) * local,), (local,)
 
   def matmul(self, a, b, m, n, k):
