@@ -47,9 +47,9 @@ class View(_ViewFields):
     return View(tuple(self.shape[i] for i in order), tuple(self.strides[i] for i in order), self.offset, mask)
 
   def expand(self, new_shape):
-    """Repeat size-1 dims (stride 0). Only an unmasked view expands in place: ShapeTracker repeats a masked one through a
-    view of its own."""
-    return View(tuple(new_shape), tuple(0 if old != new else st for old, new, st in zip(self.shape, new_shape, self.strides)), self.offset)
+    """Repeat size-1 dims (stride 0). Only an unmasked view or one that is all padding (which stays so) expands in
+    place: ShapeTracker repeats any other masked view through a view of its own."""
+    return View(tuple(new_shape), tuple(0 if old != new else st for old, new, st in zip(self.shape, new_shape, self.strides)), self.offset, self.mask)
 
   def shrink(self, bounds):
     """The window [start, end) of each dim; bounds may reach past the edges (pad), where the mask hides what is read."""
@@ -121,7 +121,7 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
   def expand(self, shape):
     """A masked view is repeated through a view of its own, so that a backend pads it before it repeats it (NUMPY would
     otherwise pad the repeated whole)."""
-    if self.views[-1].mask: return ShapeTracker(self.views + (View(self.shape, strides_for(self.shape)).expand(shape),))
+    if self.views[-1].mask and not self.all_padding: return ShapeTracker(self.views + (View(self.shape, strides_for(self.shape)).expand(shape),))
     return self._last(self.views[-1].expand(shape))
   def shrink(self, bounds): return self._last(self.views[-1].shrink(bounds))
   def flip(self, axes): return self._last(self.views[-1].flip(axes))
