@@ -832,21 +832,21 @@ class Tensor:
     samples = self.shape[:axis] + self.shape[axis + 1:]
     if target.shape != (self.shape if target.dtype.is_float else samples):
       raise ValueError(f"a {target.dtype} target of shape {target.shape}: probabilities are floats of shape {self.shape}, classes ints of {samples}")
-    counted, probs = Tensor.full(samples, True, device=self.device), target  # the samples that count; per class
+    # the samples that count, and logits in log space around the max, where nothing cancels
+    counted, shifted = Tensor.full(samples, True, device=self.device), logits - logits._peak(axis)
     if not target.dtype.is_float:
       counted = target != ignore_index
       counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
                                                                                  f"classes (ignore_index={ignore_index})"))
-      # class indices as one-hot probabilities, needed with label smoothing only (else a placeholder of the right shape)
-      probs = target.unsqueeze(axis) == self._positions(axis) if label_smoothing else target.unsqueeze(axis)
-    probs, shifted = probs.cast(logits.dtype), logits - logits._peak(axis)  # log space around the max: nothing cancels
-    if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
     # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
-    # reduce; class-index targets sum to 1, and without smoothing their term is one element of shifted: a gather
-    p_total = probs.sum(axis) if target.dtype.is_float else 1
-    log_q = (probs == 0).where(logits == -math.inf, False).where(0, shifted)  # 0 * log 0 = 0 (0 * -inf would be nan)
-    # (class indices without smoothing: -log_softmax(x)[t] is read at t alone; an ignored one reads a class it zeroes)
-    expected = (probs * log_q).sum(axis) if target.dtype.is_float or label_smoothing else shifted._take(target.unsqueeze(axis), axis)
+    # reduce. Class indices are one-hot probabilities (summing to 1), and without smoothing their term is one element of
+    # shifted, read by a gather (an ignored index reads a class that counted then zeroes)
+    if target.dtype.is_float or label_smoothing:
+      probs = (target if target.dtype.is_float else target.unsqueeze(axis) == self._positions(axis)).cast(logits.dtype)
+      if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes
+      log_q = (probs == 0).where(logits == -math.inf, False).where(0, shifted)  # 0 * log 0 = 0 (0 * -inf would be nan)
+      expected, p_total = (probs * log_q).sum(axis), probs.sum(axis) if target.dtype.is_float else 1
+    else: expected, p_total = shifted._take(target.unsqueeze(axis), axis), 1
     per_sample = counted.where(shifted.exp().sum(axis).log() * p_total - expected, 0)
     loss = per_sample if reduction == "none" else per_sample.sum()
     if reduction == "mean": loss = loss / counted.sum()  # over the samples that count; none: nan
