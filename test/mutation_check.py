@@ -165,9 +165,9 @@ CURATED = [
         "hit = (index == self._positions(axis))", "hit = (index != self._positions(axis))"),
     ("gather: indices clamped one short", "minigrad/tensor.py", "index.clip(0, self.shape[axis] - 1)", "index.clip(0, self.shape[axis] - 2)"),
     ("gather: class targets with smoothing picked without it", "minigrad/tensor.py",
-        "if target.dtype.is_float or label_smoothing else", "if target.dtype.is_float else"),
+        "    if target.dtype.is_float or label_smoothing:\n", "    if target.dtype.is_float:\n"),
     ("gather: a masked view expanded in place", "minigrad/shapetracker.py",
-        "    if self.views[-1].mask: return ShapeTracker(", "    if False: return ShapeTracker("),
+        "    if self.views[-1].mask and not self.all_padding: return ShapeTracker(", "    if False: return ShapeTracker("),
 ]
 
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
