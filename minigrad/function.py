@@ -144,8 +144,8 @@ class Max(Sum):
 
 class Gather(Sum):
   """Along its one axis, the element of x at the index that the first other input holds (x's shape, 1 along the axis;
-  in range). The gradient goes to the picked elements through the second, hit, a one-hot that broadcasts to x's
-  shape: a product, so that its sum into a broadcast table (an embedding's) is a matmul."""
+  in range). The gradient goes to the picked elements through the second, hit (given when x needs a gradient), a
+  one-hot that broadcasts to x's shape: a product, so that its sum into a broadcast table (an embedding's) is a matmul."""
   op = ReduceOps.GATHER
   def backward(self, grad): return self.others[1].expand(self.x.shape).e(BinaryOps.MUL, grad.expand(self.x.shape)), None, None
 

@@ -594,10 +594,10 @@ class Tensor:
     empty axis gives zeros."""
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
     if not self.shape[axis]: return self.expand(*shape).sum(axis).cast(self.dtype)
-    # where the gradient goes, only when one is needed: a one-hot of index's shape that broadcasts to self's
-    hit = (index == self._positions(axis)).cast(self.dtype) if self.requires_grad else index
+    # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's
+    hit = [(index == self._positions(axis)).cast(self.dtype)] if self.requires_grad else []
     index = index.clip(0, self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
-    return self.expand(*shape)._apply(F.Gather, index, hit, axes=(axis,)).squeeze(axis)
+    return self.expand(*shape)._apply(F.Gather, index, *hit, axes=(axis,)).squeeze(axis)
 
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
