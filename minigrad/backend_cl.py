@@ -74,7 +74,7 @@ class Backend:
     warnings.filterwarnings("ignore", category=cl.CompilerWarning)  # PoCL's build logs come as warnings: DEBUG=3 prints them
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
-    # kernel shapes are chosen from the device's type, preferred float vector width (a power of two, at most 8; a GPU
+    # kernel shapes are chosen from the device's type, preferred float vector width (a power of two, at most 16; a GPU
     # computes one value per work-item) and cores
     gpu = os.getenv("MINIGRAD_CL_SHAPE", "gpu" if self.device.type & cl.device_type.GPU else "cpu").lower() == "gpu"
     width = 1 if gpu else min(16, 1 << (max(1, self.device.preferred_vector_width_float).bit_length() - 1))
