@@ -14,8 +14,9 @@ work-group cooperates through local memory.
   by side into a scratch buffer, and a second kernel reduces the parts. Float sums are compensated (Kahan), so a
   float32 sum of any length stays accurate.
 - Matmul (a sum of a product, Kernel.product_summed_by, whose loads broadcast the matmul way): each work-item
-  accumulates a tile of outputs in vector registers. This is the CPU's shape; a GPU runs it correctly but untuned (a
-  GPU-shaped matmul with local-memory tiles does not fit the line budget).
+  accumulates a block of outputs in vector registers. On a CPU each work-item reads a and b where they lie; on a GPU a
+  work-group of 16 x 16 work-items first copies tiles of a and b, 16 deep along k, into local memory, read in the
+  order in which neighbouring work-items read neighbouring words.
 Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
 as zero. Indices are 64-bit when a size needs it.
 """
@@ -63,6 +64,7 @@ class Program(NamedTuple):
 
 
 MATMUL_ROWS = 6  # rows of a per matmul work-item: with 2 vectors of columns, 12 accumulators fill 16 AVX registers
+MATMUL_SIDE, MATMUL_DEPTH = 16, 16  # a GPU matmul's work-group is 16 x 16 work-items; its tiles of a and b are 16 deep along k
 GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes), which every GPU allows
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
@@ -326,36 +328,49 @@ class Renderer:
   def matmul(self, a, b, m, n, k):
     """(functions, scratch) as reduce() gives them, of one function: a matmul. Each work-item accumulates a rows x
     (vectors * width) block of the output in vector registers: per k, `vectors` vectors of b (along n) times each of
-    `rows` scalars of a (along m). Past the last row of a it reads the last row again, and those results are not
+    `rows` scalars of a (along m). Past the last row (or column) of a (or b) it reads the last one again, and those results are not
     stored. Then the ops after the reduce run on each output of the block. Dims other than m, n and k are a batch, one per work-group along dim 2.
-    One work-item per work-group: on a CPU a group is a loop, not a lockstep."""
+    On a CPU a work-group is one work-item (a group is a loop, not a lockstep), which reads a and b where they lie. On a
+    GPU a work-group is MATMUL_SIDE x MATMUL_SIDE work-items: for each MATMUL_DEPTH steps of k they copy a tile of a and
+    one of b into local memory together, then each reads its rows and columns from there."""
     reduce, (_, after) = self.kernel.reduce, self.split_at_reduce(self.kernel.reduce)
     shape, out_steps, i_t = self.ops[reduce.srcs[0]].shape, strides_for(reduce.shape), self.int
     batch = [d for d in range(len(shape)) if d not in (m, n, k) and shape[d] > 1]
-    batch_steps = strides_for(tuple(shape[d] for d in batch))
+    batch_steps, batches = strides_for(tuple(shape[d] for d in batch)), prod(shape[d] for d in batch)
     width = next(t for t in (max(4, self.shape.width), 8, 4) if shape[n] % t == 0)
     vectors, rows = (2 if shape[n] % (2 * width) == 0 else 1), min(MATMUL_ROWS, shape[m])
-    (va, vb), cols = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width
+    (va, vb), cols, side, depth = (a.arg.st.views[0], b.arg.st.views[0]), vectors * width, MATMUL_SIDE if self.shape.gpu else 1, MATMUL_DEPTH
+    tall, wide, group, item = rows * side, cols * side, self.dialect.group_id, self.dialect.local_id  # the work-group's block of outputs
 
     def start(strides, *origin):  # where the batch's slice of an operand (or of the output) starts; origin terms may be None
       return " + ".join([term for term in origin if term] + [f"(batch / {step} % {shape[d]}) * {strides[d]}" for d, step in zip(batch, batch_steps)])
 
     def b_vector(j):
+      if self.shape.gpu: return f"vload{width}(0, b_tile + kk * {wide + 1} + ni + {j * width})"
       first = f"b0 + kk * {vb.strides[k]} + (n0 + {j * width}) * {vb.strides[n]}"
       if vb.strides[n] == 1: return self.read(b, first, width)
       return f"(float{width})({', '.join(self.read(b, f'{first} + {lane * vb.strides[n]}') for lane in range(width))})"
-    lines = [f"{i_t} batch = {self.ids(self.dialect.group_id, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
+    def stage(tile, op, view, start, d, corner, size):  # C that copies op's depth x size block at (k0, corner) to rows of size + 1
+      kk, x = (f"t % {depth}", f"t / {depth}") if view.strides[k] == 1 else (f"t / {size}", f"t % {size}")  # neighbours read neighbours
+      value = self.read(op, f"{start} + min({corner} + {x}, ({i_t}){shape[d] - 1}) * {view.strides[d]} + (k0 + {kk}) * {view.strides[k]}")
+      return f"for (int t = me; t < {depth * size}; t += {side * side}) {tile}[({kk}) * {size + 1} + {x}] = k0 + {kk} < {shape[k]} ? {value} : 0;"
+    lines = [f"{i_t} batch = {self.ids(group, 2)};", f"{i_t} a0 = {start(va.strides, str(va.offset), self.offset(a))};",
              f"{i_t} b0 = {start(vb.strides, str(vb.offset), self.offset(b))};", f"{i_t} out0 = {start(out_steps, '0')};",
-             f"{i_t} m0 = {self.ids(self.dialect.group_id, 0)} * {rows}, n0 = {self.ids(self.dialect.group_id, 1)} * {cols};",
-             *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)],
-             *[f"{i_t} row{i} = a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]};" for i in range(rows)],
-             f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{", *[f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]]
-    for i in range(rows):
-      lines += [f"float{width} a_row{i} = (float{width})({self.read(a, f'row{i} + kk * {va.strides[k]}')});",
-                *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
-    lines += ["}", f"float tile[{rows * cols}];"]
+             f"{i_t} m0 = {self.ids(group, 0)} * {tall}, n0 = {self.ids(group, 1)} * {wide};",
+             f"int mi = {self.ids(item, 1)} * {rows}, ni = {self.ids(item, 0)} * {cols}, me = {self.ids(item, 1)} * {side} + {self.ids(item, 0)};",
+             *[f"float{width} acc{i}_{j} = 0.0f;" for i in range(rows) for j in range(vectors)]]
+    if not self.shape.gpu: lines.append(f"for ({i_t} kk = 0; kk < {shape[k]}; kk++) {{")
+    else: lines += [f"{self.dialect.shared} float a_tile[{depth * (tall + 1)}], b_tile[{depth * (wide + 1)}];",
+                    f"for ({i_t} k0 = 0; k0 < {shape[k]}; k0 += {depth}) {{", self.dialect.barrier, stage("a_tile", a, va, "a0", m, "m0", tall),
+                    stage("b_tile", b, vb, "b0", n, "n0", wide), self.dialect.barrier, f"for (int kk = 0; kk < {depth}; kk++) {{"]
+    lines += [f"float{width} b_col{j} = {b_vector(j)};" for j in range(vectors)]
+    for i in range(rows):  # (on a CPU the compiler takes each row's start out of the k loop)
+      row = f"a_tile[kk * {tall + 1} + mi + {i}]" if self.shape.gpu else f"a0 + min(m0 + {i}, ({i_t}){shape[m] - 1}) * {va.strides[m]}"
+      value = row if self.shape.gpu else self.read(a, f"{row} + kk * {va.strides[k]}")
+      lines += [f"float{width} a_row{i} = (float{width})({value});", *[f"acc{i}_{j} = fma(a_row{i}, b_col{j}, acc{i}_{j});" for j in range(vectors)]]
+    lines += ["}" * (1 + self.shape.gpu), f"float tile[{rows * cols}];"]
     lines += [f"vstore{width}(acc{i}_{j}, 0, tile + {i * cols + j * width});" for i in range(rows) for j in range(vectors)]
-    lines += [f"for (int e = 0; e < {rows * cols}; e++) {{", f"{i_t} row = m0 + e / {cols}, col = n0 + e % {cols};",
+    lines += [f"for (int e = 0; e < {rows * cols}; e++) {{", f"{i_t} row = m0 + mi + e / {cols}, col = n0 + ni + e % {cols};",
               f"if (row < {shape[m]} && col < {shape[n]}) {{", "float total = tile[e];",
               f"{i_t} lin = out0 + row * {out_steps[m]} + col * {out_steps[n]};", *self.nodes(after, "lin", 1), self.store("lin", 1), "}", "}"]
-    return [(self.kernel.name, lines, (ceil_div(shape[m], rows), shape[n] // cols, prod(shape[d] for d in batch)), (1, 1, 1))], None
+    return [(self.kernel.name, lines, (ceil_div(shape[m], tall) * side, ceil_div(shape[n], wide) * side, batches), (side, side, 1))], None

@@ -327,12 +327,8 @@ class Tensor:
   def neg(self) -> Tensor:
     if self.dtype == dtypes.bool: raise TypeError("negation of a bool tensor is not supported (as in PyTorch): use t == False")
     return self._apply(F.Neg)
-  def exp(self) -> Tensor: return self._floating()._apply(F.Exp)
-  def log(self) -> Tensor: return self._floating()._apply(F.Log)
-  def sqrt(self) -> Tensor: return self._floating()._apply(F.Sqrt)
-  def sin(self) -> Tensor: return self._floating()._apply(F.Sin)
+  # (exp, log, sqrt, sin and sigmoid, each a primitive on self as a float, are set after the class)
   def reciprocal(self) -> Tensor: return 1 / self._floating()
-  def sigmoid(self) -> Tensor: return self._floating()._apply(F.Sigmoid)
   def relu(self) -> Tensor: return self._apply(F.Relu)
   def exp2(self) -> Tensor: return (self * math.log(2)).exp()
   def log2(self) -> Tensor: return self.log() * (1 / math.log(2))
@@ -374,16 +370,6 @@ class Tensor:
   def __le__(self, other) -> Tensor: return (self < other).where(True, self == other)
   def __ge__(self, other) -> Tensor: return (self > other).where(True, self == other)
 
-  def __add__(self, other): return self.add(other)
-  def __radd__(self, other): return self.add(other, reverse=True)
-  def __sub__(self, other): return self.sub(other)
-  def __rsub__(self, other): return self.sub(other, reverse=True)
-  def __mul__(self, other): return self.mul(other)
-  def __rmul__(self, other): return self.mul(other, reverse=True)
-  def __truediv__(self, other): return self.div(other)
-  def __rtruediv__(self, other): return self.div(other, reverse=True)
-  def __pow__(self, other): return self.pow(other)
-  def __rpow__(self, other): return self.pow(other, reverse=True)
   def __neg__(self): return self.neg()
   def __matmul__(self, other): return self.matmul(other)
 
@@ -874,7 +860,12 @@ class Tensor:
     if result._ctx is not None: self._ctx, self.requires_grad = result.cast(self.dtype)._ctx, True
     return self
 
-  def __iadd__(self, other): return self._in_place(Tensor.add, other)
-  def __isub__(self, other): return self._in_place(Tensor.sub, other)
-  def __imul__(self, other): return self._in_place(Tensor.mul, other)
-  def __itruediv__(self, other): return self._in_place(Tensor.div, other)
+
+for _method in ("exp", "log", "sqrt", "sin", "sigmoid"):  # each runs its primitive Function (F.Exp, ...) on self as a float
+  setattr(Tensor, _method, lambda self, function=getattr(F, _method.capitalize()): self._floating()._apply(function))
+# each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
+for _method in ("add", "sub", "mul", "div", "pow"):
+  _name = "truediv" if _method == "div" else _method
+  setattr(Tensor, f"__{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other))
+  setattr(Tensor, f"__r{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other, reverse=True))
+  setattr(Tensor, f"__i{_name}__", lambda self, other, method=getattr(Tensor, _method): self._in_place(method, other))

@@ -202,6 +202,17 @@ def test_batched_and_offset_matmuls_match_numpy(shape):
     assert_close((x[0] @ y).numpy(), a[0] @ b, 1e-5, 1e-4)
 
 
+def test_a_gpu_matmul_shares_tiles_of_both_operands_through_local_memory(backend):
+    """GPU-shaped, a matmul's work-group is 16 x 16 work-items that copy tiles of a and b into local memory and wait for
+    each other; CPU-shaped, each work-group is one work-item that reads a and b where they lie."""
+    (kernel,) = kernels_of(cl(rand(40, 33, seed=1).astype(np.float32)) @ cl(rand(33, 20, seed=2).astype(np.float32)))
+    for gpu in (True, False):
+        program = Renderer(kernel, OPENCL, backend.shape._replace(gpu=gpu)).render()
+        ((_, global_size, local_size),) = program.launches
+        assert ("__local float a_tile" in program.source and "barrier(" in program.source) == gpu, program.source
+        assert local_size == ((16, 16, 1) if gpu else (1, 1, 1)) and global_size[0] % local_size[0] == 0
+
+
 # ---- arguments: scalars and offsets are kernel arguments, so a training loop compiles nothing after its first step
 
 def test_lr_schedule_and_random_batches_compile_nothing_after_step_one(shape):
