@@ -113,5 +113,4 @@ class Backend:
 
   def compile(self, kernel):
     """The Runner of `kernel` for this device's kernel shapes, made once."""
-    if (runner := self.runners.get((kernel, self.shape))) is None: runner = self.runners[(kernel, self.shape)] = Runner(self, kernel)
-    return runner  # one lookup per launch: a Kernel hashes its whole tuple of steps each time
+    return self.runners.get((kernel, self.shape)) or self.runners.setdefault((kernel, self.shape), Runner(self, kernel))  # one lookup a launch

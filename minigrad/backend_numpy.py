@@ -14,17 +14,16 @@ ELEMENTWISE = {
 }
 
 
-def load(flat: np.ndarray, st, offset=0) -> np.ndarray:
+def load(flat: np.ndarray, st, offset=0, pad=True) -> np.ndarray:
   """flat read through st: each view is a strided window (no copy) of the flat array before it, padded with zeros
-  outside its mask, and the next view reads that window's values row-major. `offset` moves the first view (a LOAD's
-  offset argument)."""
+  outside its mask (unless not `pad`: then only what lies inside the masks), and the next view reads that window's values
+  row-major. `offset` moves the first view (a LOAD's offset argument)."""
   for depth, view in enumerate(st.views):
     if depth: flat, offset = np.ascontiguousarray(array).reshape(-1), 0
     mask = view.mask or tuple((0, size) for size in view.shape)
     start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))
-    array = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize,
-                       tuple(stride * flat.itemsize for stride in view.strides))
-    if view.mask: array = np.pad(array, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
+    array = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize, tuple(s * flat.itemsize for s in view.strides))
+    if view.mask and pad: array = np.pad(array, [(lo, size - hi) for (lo, hi), size in zip(mask, view.shape)])
   return array
 
 
@@ -52,11 +51,11 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   return np.broadcast_to(out.reshape([1 if i in axes or i in neither else s for i, s in enumerate(shape)]), out_shape)
 
 
-def _step(kernel, op):
+def _step(kernel, op, pad=True):
   """A function (values, inputs, args) -> this op's value, with everything that doesn't depend on data decided now."""
   srcs, dtype = op.srcs, op.dtype.np
   if op.op is KernelOps.LOAD:  # an offset argument moves the view
-    return lambda values, inputs, args: load(inputs[op.arg.index], op.arg.st, 0 if op.arg.offset_slot is None else args[op.arg.offset_slot])
+    return lambda values, inputs, args: load(inputs[op.arg.index], op.arg.st, 0 if op.arg.offset_slot is None else args[op.arg.offset_slot], pad)
   if op.op is KernelOps.CONST:  # its st has strides 0 and offset 0: it reads a one-element buffer, 0 outside its masks
     return lambda values, inputs, args: load(np.array((args[op.arg.slot],), dtype), op.arg.st)
   if op.op is KernelOps.VALID:  # True read through st (strides 0, like a CONST's): True inside its masks, 0 outside
@@ -74,9 +73,20 @@ def _step(kernel, op):
   return lambda values, inputs, args: function(*[values[i] for i in srcs]).astype(dtype, copy=False)
 
 
+def join(kernel, inputs, args):
+  """A kernel that only adds loads of single masked views, such as cat's padded pieces: each piece is added to the output
+  where it lies, not padded to the output's size first."""
+  ops, out = kernel.ops, np.zeros(kernel.ops[-1].shape, kernel.ops[-1].dtype.np)
+  for op in [ops[s] for add in ops if add.op is BinaryOps.ADD for s in add.srcs if ops[s].op is KernelOps.LOAD]:  # each use of each
+    out[tuple(slice(lo, hi) for lo, hi in op.arg.st.views[0].mask)] += _step(kernel, op, pad=False)(None, inputs, args)
+  return out.reshape(-1)
+
+
 def prepare(kernel):
   """The kernel as one Python callable (inputs, args) -> flat output array. A product that only feeds a sum is never
   built: the sum contracts its operands. Each value is dropped after its last use, so peak memory stays small."""
+  if all(op.op is BinaryOps.ADD or op.op is KernelOps.LOAD and len(op.arg.st.views) == 1 and op.arg.st.views[0].mask for op in kernel.ops):
+    return lambda inputs, args: join(kernel, inputs, args)
   skipped = {op.srcs[0] for op in kernel.ops if isinstance(op.op, ReduceOps) and kernel.product_summed_by(op) is not None}
   last_use = {src: i for i, op in enumerate(kernel.ops) for src in op.srcs}
   steps = [(i, _step(kernel, op), [s for s in set(op.srcs) if last_use[s] == i]) for i, op in enumerate(kernel.ops) if i not in skipped]

@@ -63,8 +63,9 @@ class Program(NamedTuple):
   index_type: str
 
 
-MATMUL_ROWS = 6  # rows of a per matmul work-item: with 2 vectors of columns, 12 accumulators fill 16 AVX registers
-MATMUL_SIDE, MATMUL_DEPTH = 16, 16  # a GPU matmul's work-group is 16 x 16 work-items; its tiles of a and b are 16 deep along k
+# the rows of a per matmul work-item (with 2 vectors of columns, 12 accumulators fill 16 AVX registers); on a GPU, the
+# side of a matmul's square work-group of work-items, and how deep along k its tiles of a and b are
+MATMUL_ROWS, MATMUL_SIDE, MATMUL_DEPTH = 6, 16, 16
 GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, reduce lanes), which every GPU allows
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}

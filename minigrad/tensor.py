@@ -64,6 +64,7 @@ class Tensor:
   training = False
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
   _rng = np.random.default_rng()
+  __array_ufunc__ = None  # NumPy defers to Tensor's operators: np.float32(2) * t is a Tensor, not an array of Tensors
   # for TinyJit: every live tensor ever assigned (id -> tensor: the state a replay reads), how many tensors were assigned
   # for the first time, and, while it captures, a list that receives (redraw, buffer) for each random draw
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -83,20 +84,12 @@ class Tensor:
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
         if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
       data = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
-    self.lazydata = data
+    # shape, dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
+    self.lazydata, self.shape, self.dtype, self.device = data, data.shape, data.dtype, data.device
     if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
     self.requires_grad, self.grad, self._ctx = requires_grad, None, None
 
   # ---- properties
-  @property
-  def shape(self) -> Tuple[int, ...]: return self.lazydata.shape
-
-  @property
-  def dtype(self) -> DType: return self.lazydata.dtype
-
-  @property
-  def device(self) -> str: return self.lazydata.device
-
   @property
   def ndim(self) -> int: return len(self.shape)
 
@@ -273,10 +266,11 @@ class Tensor:
   # ---- broadcasting
   def _to_tensor(self, other) -> Tensor:
     if isinstance(other, Tensor): return other
+    if isinstance(other, np.generic): other = other.item()  # a NumPy scalar is a Python one, as in PyTorch
     if isinstance(other, bool): dtype = dtypes.bool
     elif isinstance(other, int): dtype = self.dtype if self.dtype != dtypes.bool else dtypes.int32
     elif isinstance(other, float): dtype = self.dtype if self.dtype.is_float else dtypes.float32
-    else: raise TypeError(f"cannot combine a Tensor with {type(other).__name__}")
+    else: raise TypeError(f"cannot combine a Tensor with {type(other).__name__}: make it a Tensor first")
     return Tensor(LazyBuffer.const(other, self.shape, dtype, self.device))
 
   def _broadcasted(self, *others, reverse=False) -> List[Tensor]:

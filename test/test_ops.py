@@ -85,6 +85,19 @@ def test_reflected_scalar_forms(device):
     check(lambda t: 2 ** t, lambda x: 2 ** x, X, device=device)
 
 
+def test_numpy_scalars_act_as_python_scalars_on_either_side(device):
+    """As in PyTorch: a NumPy scalar (np.float64(2), np.int64(3), np.bool_) meets a Tensor as a Python scalar would, on
+    either side, never turning the result into a NumPy array of Tensors, and keeps the Tensor's dtype."""
+    x = Tensor(np.array([1.0, 2.0], np.float16), device=device)
+    for result, expected in ((np.float64(2) * x, [2, 4]), (x - np.float32(0.5), [0.5, 1.5]), (np.int64(3) - x, [2, 1]), (x ** np.float32(2), [1, 4])):
+        assert isinstance(result, Tensor) and result.dtype == dtypes.float16 and result.numpy().tolist() == expected
+    ints = Tensor([1, 2], device=device)
+    assert (ints * np.int64(3)).dtype == dtypes.int32 and (np.bool_(True) + ints).numpy().tolist() == [2, 3]
+    assert ((np.float32(1.5) < ints).numpy().tolist(), (ints / np.int32(2)).numpy().tolist()) == ([False, True], [0.5, 1.0])
+    with pytest.raises(TypeError, match="cannot combine a Tensor with ndarray: make it a Tensor first"):
+        np.ones(2) + ints
+
+
 # ---- comparisons ----
 
 COMPARISONS = {"<": (lambda a, b: a < b, np.less), "<=": (lambda a, b: a <= b, np.less_equal),

@@ -79,6 +79,18 @@ def test_cat_of_pieces_is_one_kernel_and_matches_numpy(device):
     np.testing.assert_array_equal(joined.numpy(), np.concatenate(pieces, axis=1))
 
 
+def test_numpy_adds_each_padded_piece_where_it_lies_without_padding_it():
+    """On NUMPY a kernel that only adds padded pieces (cat's) adds each piece into the output where it lies: its memory is
+    one output's, not one padded copy per piece. Overlapping pieces and a piece added twice sum as they would padded."""
+    pieces = [Tensor(np.full((64, 9, 64), float(i), np.float32)).realize() for i in range(13)]
+    peak, size = peak_bytes(lambda: Tensor.cat(pieces, dim=1))
+    assert peak < 1.5 * size, f"cat of 13 pieces peaked at {peak / size:.1f}x its output"
+    a, b = np.arange(1.0, 5.0, dtype=np.float32), np.arange(10.0, 13.0, dtype=np.float32)
+    x, y = Tensor(a), Tensor(b)
+    summed = x.pad(((1, 0),)) + x.pad(((1, 0),)) + y.pad(((0, 2),)) + x[1:].pad(((0, 2),))
+    np.testing.assert_array_equal(summed.numpy(), 2 * np.pad(a, (1, 0)) + np.pad(b, (0, 2)) + np.pad(a[1:], (0, 2)))
+
+
 def test_gradients_accumulated_without_zero_grad_cost_the_same_work_every_step(device):
     layer = nn.Linear(16, 16)
     layer.weight, layer.bias = (Tensor(p.numpy(), device=device, requires_grad=True) for p in (layer.weight, layer.bias))
