@@ -172,7 +172,9 @@ class Renderer:
     view = st.views[0]
     if op.op is not KernelOps.LOAD and not st.masked: return [f"{ctype} v{i} = ({ctype})({self.read(op, None)});"]
     in_one_row = width > 1 and self.aligned and not (st.views[1:] and any(view.strides)) and not st.masked and view.shape[-1] % width == 0
-    if width > 1 and not (op.op is KernelOps.LOAD and (st.contiguous or in_one_row and view.strides[-1] in (0, 1))):
+    # (PoCL miscompiles a kernel with vload_halfN at a start that is not a multiple of N: rows of odd length read halves by lane)
+    vector_read = st.contiguous and (self.aligned or op.dtype != dtypes.float16) or in_one_row and view.strides[-1] in (0, 1)
+    if width > 1 and not (op.op is KernelOps.LOAD and vector_read):
       return [f"{COMPUTE[op.dtype.name]} g{i}[{width}];", f"for (int lane = 0; lane < {width}; lane++) {{", *self.leaf(i, op, f"{lin} + lane", 1),
               f"g{i}[lane] = v{i};", "}", f"{ctype} v{i} = vload{width}(0, g{i});"]
     lines, index = self.index(i, st, lin, self.offset(op))

@@ -858,8 +858,7 @@ class Tensor:
 for _method in ("exp", "log", "sqrt", "sin", "sigmoid"):  # each runs its primitive Function (F.Exp, ...) on self as a float
   setattr(Tensor, _method, lambda self, function=getattr(F, _method.capitalize()): self._floating()._apply(function))
 # each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
-for _method in ("add", "sub", "mul", "div", "pow"):
-  _name = "truediv" if _method == "div" else _method
+for _method, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv"), ("pow", "pow")):
   setattr(Tensor, f"__{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other))
   setattr(Tensor, f"__r{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other, reverse=True))
   setattr(Tensor, f"__i{_name}__", lambda self, other, method=getattr(Tensor, _method): self._in_place(method, other))

@@ -183,6 +183,16 @@ def test_float16_rows_reduce_in_float32(shape):
     assert_close(got, values.astype(np.float64).sum(1).astype(np.float16), 1e-3, 0)
 
 
+@pytest.mark.parametrize("size", [17, 100])
+def test_float16_rows_of_odd_length_with_a_broadcast_column_reduce(shape, size):
+    """float16 rows whose starts are not vector-aligned, beside a broadcast column read lane by lane (softmax's x - max):
+    halves read as vectors there crashed PoCL."""
+    values, column = rand(3, size, seed=size).astype(np.float16), rand(3, 1, seed=2).astype(np.float16)
+    got = (cl(values) + cl(column)).sum(axis=1).numpy()
+    assert_close(got, (values + column).astype(np.float64).sum(1), 1e-2, 0)
+    assert_close(cl(values).softmax(-1).numpy(), np.exp(values - values.max(1, keepdims=True)) / np.exp(values - values.max(1, keepdims=True)).sum(1, keepdims=True), 1e-2, 1e-3)
+
+
 # ---- matmul: the tiled kernels, with sizes that fill no tile, batches, transposed and offset operands
 
 @pytest.mark.parametrize("m,k,n", [(64, 32, 48), (5, 7, 12), (130, 70, 132), (1, 300, 8), (520, 40, 516)])
