@@ -59,7 +59,6 @@ class Runner:
     if out.nbytes == 0: return out
     scratch = [CLBuffer(self.backend, self.scratch_bytes)] if self.scratch_bytes else []
     values = [buffer.mem for buffer in (out, *inputs, *scratch)] + list(args)
-    if DEBUG >= 3: print(f"{self.kernel.name} arguments {args}")
     for function, global_size, local_size in self.launches:
       function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
       self.backend.cl.enqueue_nd_range_kernel(self.backend.queue, function, global_size, local_size)

@@ -7,19 +7,17 @@ class DType(NamedTuple):  # one object per dtype, so equal fields mean the same 
   name: str
   itemsize: int
   np: type
+  is_float: bool
 
   def __repr__(self): return f"dtypes.{self.name}"
 
-  @property
-  def is_float(self): return self.name.startswith("float")
-
 
 class dtypes:
-  bool = DType("bool", 1, np.bool_)
-  int32 = DType("int32", 4, np.int32)
-  float16 = DType("float16", 2, np.float16)
-  float32 = DType("float32", 4, np.float32)
-  float64 = DType("float64", 8, np.float64)
+  bool = DType("bool", 1, np.bool_, False)
+  int32 = DType("int32", 4, np.int32, False)
+  float16 = DType("float16", 2, np.float16, True)
+  float32 = DType("float32", 4, np.float32, True)
+  float64 = DType("float64", 8, np.float64, True)
 
   @staticmethod
   def of(spec) -> DType:

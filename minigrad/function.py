@@ -170,8 +170,11 @@ class Permute(_Movement):
 
 
 class Expand(_Movement):
+  """Broadcast to the shape arg, as NumPy: missing dims are new leading ones. The gradient sums over the repeats."""
   move = staticmethod(LazyBuffer.expand)
-  def backward(self, grad): return grad.r(ReduceOps.SUM, tuple(i for i, (old, new) in enumerate(zip(self.input_shape, self.arg)) if old != new))
+  def backward(self, grad):
+    old = (1,) * (len(self.arg) - len(self.input_shape)) + self.input_shape
+    return grad.r(ReduceOps.SUM, tuple(i for i, (before, after) in enumerate(zip(old, self.arg)) if before != after)).reshape(self.input_shape)
 
 
 class Shrink(_Movement):

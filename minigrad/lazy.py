@@ -55,7 +55,6 @@ class LazyBuffer:
   # ---- compute
   def e(self, op, *others, arg=None) -> LazyBuffer:
     """An elementwise op on same-shaped buffers (Tensor broadcasts before it gets here)."""
-    assert all(s.shape == self.shape for s in others), f"elementwise {op} on shapes {self.shape} and {[s.shape for s in others]}"
     if op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): dtype = dtypes.bool
     elif op is UnaryOps.CAST: dtype = arg
     else: dtype = (others[0] if op is TernaryOps.WHERE else self).dtype  # WHERE's condition comes first
@@ -83,7 +82,10 @@ class LazyBuffer:
 
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
   def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
-  def expand(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.expand(tuple(shape)))
+  def expand(self, shape):
+    """Broadcast to shape, as NumPy: missing dims are new leading ones."""
+    x = self.reshape((1,) * (len(shape) - len(self.shape)) + self.shape)
+    return x if tuple(shape) == x.shape else x._view(x.st.expand(tuple(shape)))
   def shrink(self, bounds): return self._view(self.st.shrink(tuple(bounds)))
   def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 

@@ -110,8 +110,7 @@ def matmul_axes(kernel, reduce):
   product = kernel.product_summed_by(reduce)
   if product is None or len(reduce.arg) != 1 or reduce.dtype != dtypes.float32: return None
   loads = [kernel.ops[s] for s in product.srcs]
-  if any(op.op is not KernelOps.LOAD or op.dtype != dtypes.float32 or len(op.arg.st.views) > 1 or op.arg.st.masked for op in loads):
-    return None
+  if any(op.op is not KernelOps.LOAD or op.dtype != dtypes.float32 or len(op.arg.st.views) > 1 or op.arg.st.masked for op in loads): return None
   k, shape, candidates = reduce.arg[0], product.shape, []
   for a, b in (loads, loads[::-1]):
     sa, sb = a.arg.st.views[0].strides, b.arg.st.views[0].strides

@@ -170,5 +170,5 @@ def run_schedule(schedule):
     GlobalCounters.time_sum_s += elapsed
     if DEBUG >= 2:
       print(f"  {out.device:5s} {kernel.name:24s} shape {str(out.shape):20s} {elapsed * 1e6:9.1f} us "
-            f"{flops / elapsed / 1e9 if elapsed else 0:8.2f} GFLOP/s {mem / elapsed / 1e9 if elapsed else 0:8.2f} GB/s")
+            f"{flops / elapsed / 1e9 if elapsed else 0:8.2f} GFLOP/s {mem / elapsed / 1e9 if elapsed else 0:8.2f} GB/s  arguments {args}")
   if DEBUG >= 1 and schedule: print(f"realize: {len(schedule)} kernels in {(time.perf_counter() - start) * 1e3:.2f} ms")

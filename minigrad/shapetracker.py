@@ -6,7 +6,7 @@ the contiguous layout of views[i].shape, and views[0] indexes the buffer itself.
 a view lying wholly in padding points at no memory at all, so no valid position ever maps outside its buffer.
 """
 from __future__ import annotations
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import NamedTuple, Optional, Tuple
 from minigrad.helpers import prod
 
@@ -34,12 +34,12 @@ class View(_ViewFields):
     elif mask is not None and all(m == (0, size) for m, size in zip(mask, shape)): mask = None
     return super().__new__(cls, shape, strides, offset, mask)
 
-  @cached_property
+  @property  # (functools.cached_property costs more than it saves: most views are asked once)
   def all_padding(self):
     """True when the mask leaves no position valid (canonically: every range is (0, 0))."""
     return self.mask is not None and any(lo >= hi for lo, hi in self.mask)
 
-  @cached_property
+  @property
   def is_contiguous(self): return self.offset == 0 and self.mask is None and self.strides == strides_for(self.shape)
 
   def permute(self, order):

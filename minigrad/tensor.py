@@ -23,6 +23,13 @@ def _axes(axis, ndim) -> Tuple[int, ...]:
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 
 
+@functools.lru_cache(maxsize=4096)
+def _broadcast_shape(*shapes) -> Tuple[int, ...]:
+  """NumPy's broadcast shape of shapes, or a ValueError naming them (remembered: a model asks the same few again and again)."""
+  try: return np.broadcast_shapes(*shapes)
+  except ValueError: raise ValueError(f"shapes {' and '.join(map(str, shapes))} cannot be broadcast together") from None
+
+
 def _flatten_args(shape) -> Tuple[int, ...]:
   """Accept both f(2, 3) and f((2, 3)) (and f(a, b) and f([a, b]) for tensors)."""
   return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
@@ -84,15 +91,12 @@ class Tensor:
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
         if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
       data = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
-    # shape, dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
-    self.lazydata, self.shape, self.dtype, self.device = data, data.shape, data.dtype, data.device
+    # shape (so ndim), dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
+    self.lazydata, self.shape, self.ndim, self.dtype, self.device = data, data.shape, len(data.shape), data.dtype, data.device
     if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
     self.requires_grad, self.grad, self._ctx = requires_grad, None, None
 
   # ---- properties
-  @property
-  def ndim(self) -> int: return len(self.shape)
-
   @property
   def T(self) -> Tensor: return self.permute(*reversed(range(self.ndim)))
 
@@ -122,7 +126,7 @@ class Tensor:
   def _check_range(self, low, high, make_error):
     """Raise make_error(value) at the next realize, naming the first element of self outside [low, high): building the
     graph reads nothing on the host, and the check runs with whatever is computed next, the result included."""
-    outside = (self < low).where(True, self >= high)
+    outside = (self < low) == (self < high)  # below low or at least high (low < high; an empty range has no inside)
     LazyBuffer.check_later(outside.lazydata, lambda: make_error(self.numpy()[outside.numpy()].flat[0]))
 
   def to(self, device) -> Tensor:
@@ -225,6 +229,7 @@ class Tensor:
   def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
     """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
     parents = (self,) + others
+    if any(t.device != self.device for t in others): raise RuntimeError(f"tensors on different devices: {[t.device for t in parents]}")
     ctx = function_class()
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
     if result.dtype.is_float and any(t.requires_grad for t in parents) and Tensor.grad_enabled():  # comparisons carry none
@@ -277,12 +282,10 @@ class Tensor:
     """self and others with NumPy's broadcast shape and a common dtype (reverse puts self last, for `2 - t`)."""
     tensors = [self] + [self._to_tensor(other) for other in others]
     if reverse: tensors = tensors[::-1]
-    if len({t.device for t in tensors}) > 1: raise RuntimeError(f"tensors on different devices: {[t.device for t in tensors]}")
-    if all(t.shape == self.shape and t.dtype == self.dtype for t in tensors): return tensors
-    dtype = functools.reduce(dtypes.promote, [t.dtype for t in tensors])
-    try: shape = np.broadcast_shapes(*[t.shape for t in tensors])
-    except ValueError: raise ValueError(f"shapes {' and '.join(str(t.shape) for t in tensors)} cannot be broadcast together") from None
-    return [t.cast(dtype).expand(shape) for t in tensors]
+    dtype, shape = functools.reduce(dtypes.promote, {t.dtype for t in tensors}), _broadcast_shape(*[t.shape for t in tensors])
+    return [t.cast(dtype)._broadcast_to(shape) for t in tensors]
+
+  def _broadcast_to(self, shape) -> Tensor: return self if shape == self.shape else self._apply(F.Expand, arg=shape)  # a shape known to fit
 
   # ---- elementwise
   def _binary(self, function_class, other, reverse=False) -> Tensor:
@@ -354,8 +357,9 @@ class Tensor:
     PyTorch's type promotion (where(c, 0.5, int_tensor) is float32, where(c, 2, half_tensor) float16)."""
     condition = self.cast(dtypes.bool)
     x = (y if isinstance(y, Tensor) else condition)._to_tensor(x)  # a scalar meets the other operand's dtype, as in y + x
-    _, x, y = condition._broadcasted(x, x._to_tensor(y))  # bool promotes to any dtype, so x and y meet in theirs
-    return condition.expand(*x.shape)._apply(F.Where, x, y)
+    x, y = x._broadcasted(y)
+    shape = _broadcast_shape(condition.shape, x.shape)
+    return condition._broadcast_to(shape)._apply(F.Where, x._broadcast_to(shape), y._broadcast_to(shape))
 
   def __lt__(self, other) -> Tensor: return self._binary(F.Less, other)
   def __gt__(self, other) -> Tensor: return self._binary(F.Less, other, reverse=True)
@@ -458,8 +462,7 @@ class Tensor:
     if shape.count(-1) > 1: raise ValueError(f"reshape to {shape}: only one dimension can be -1")
     known = prod(s for s in shape if s != -1)
     if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
-    if prod(shape) != self.numel() or any(s < 0 for s in shape):
-      raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.numel()} elements) to {shape}")
+    if prod(shape) != self.numel() or min(shape, default=0) < 0: raise ValueError(f"cannot reshape {self.shape} ({self.numel()} elements) to {shape}")
     return self if shape == self.shape else self._apply(F.Reshape, arg=shape)
 
   def permute(self, *order) -> Tensor:
@@ -484,12 +487,11 @@ class Tensor:
     return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
 
   def expand(self, *shape) -> Tensor:
-    shape = _shape(shape, allow_infer=True)
-    x = self.reshape(*(1,) * (len(shape) - self.ndim), *self.shape) if len(shape) > self.ndim else self
-    shape = tuple(old if new == -1 else new for old, new in zip(x.shape, shape))
-    if len(shape) != x.ndim or any(old != new and old != 1 for old, new in zip(x.shape, shape)):
+    shape = _shape(shape, allow_infer=True)  # -1 keeps a size; new dims lead
+    shape = tuple(old if new == -1 else new for old, new in zip((1,) * (len(shape) - self.ndim) + self.shape, shape))
+    if len(shape) < self.ndim or any(old not in (1, new) for old, new in zip(self.shape[::-1], shape[::-1])):
       raise ValueError(f"cannot expand shape {self.shape} to {shape}")
-    return x if shape == x.shape else x._apply(F.Expand, arg=shape)
+    return self._broadcast_to(shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
     """Pad with one (before, after) pair per dim, in order: a shrink to a window that reaches past the edges."""
@@ -684,8 +686,7 @@ class Tensor:
     x, w = self, other if isinstance(other, Tensor) else Tensor(other, device=self.device)  # a scalar is 0-d: refused below
     if x.ndim == 0 or w.ndim == 0: raise ValueError(f"matmul needs at least 1-D operands, got shapes {x.shape} and {w.shape}")
     x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
-    if x2.shape[-1] != w2.shape[-2]:
-      raise ValueError(f"matmul shapes {x.shape} and {w.shape} don't match: {x2.shape[-1]} columns vs {w2.shape[-2]} rows")
+    if x2.shape[-1] != w2.shape[-2]: raise ValueError(f"matmul shapes {x.shape} and {w.shape}: {x2.shape[-1]} columns vs {w2.shape[-2]} rows")
     dtype = dtypes.promote(x.dtype, w.dtype)
     inner = dtypes.float32 if dtype == dtypes.float16 else dtype  # accumulate half in float32
     out = (x2.cast(inner).unsqueeze(-2) * w2.cast(inner).transpose(-1, -2).unsqueeze(-3)).sum(-1).cast(dtype)  # rows times columns

@@ -189,6 +189,14 @@ def test_float64_without_the_extension_names_it(device, monkeypatch):
 
 
 @only_cl
+def test_ops_on_tensors_of_two_devices_are_refused_naming_both(device):
+    on_cl, on_numpy = Tensor([1.0, 2.0], device="CL"), Tensor([True, False], device="NUMPY")
+    for combine in (lambda: on_cl + on_numpy.float(), lambda: on_numpy.where(on_cl, 0.0), lambda: on_cl.float().where(1.0, on_numpy.float())):
+        with pytest.raises(RuntimeError, match="different devices.*CL.*NUMPY|different devices.*NUMPY.*CL"):
+            combine()
+
+
+@only_cl
 def test_to_moves_tensors_both_ways(device):
     for dtype in (dtypes.float32, dtypes.float16, dtypes.float64, dtypes.int32, dtypes.bool):
         values = (rand(3, 5) * 10).astype(dtype.np)
