@@ -22,12 +22,8 @@ def _axes(axis, ndim) -> Tuple[int, ...]:
 
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 
-
-@functools.lru_cache(maxsize=4096)
-def _broadcast_shape(*shapes) -> Tuple[int, ...]:
-  """NumPy's broadcast shape of shapes, or a ValueError naming them (remembered: a model asks the same few again and again)."""
-  try: return np.broadcast_shapes(*shapes)
-  except ValueError: raise ValueError(f"shapes {' and '.join(map(str, shapes))} cannot be broadcast together") from None
+# NumPy's broadcast shape (a ValueError names the two shapes that clash), remembered: a model asks the same few again and again
+_broadcast_shape = functools.lru_cache(maxsize=4096)(np.broadcast_shapes)
 
 
 def _flatten_args(shape) -> Tuple[int, ...]:
@@ -65,6 +61,10 @@ def _setting(owner, name, value):
 
 # _takes_dim for the methods that accumulate (mean, var, softmax, ...): float16 works in float32, rounded once
 _accumulates = functools.partial(_takes_dim, accumulates=True)
+
+
+@functools.lru_cache(maxsize=64)  # uploaded once: a cross-entropy over 100,000 classes compares with it every step
+def _arange(n, device) -> LazyBuffer: return Tensor.arange(n, device=device).lazydata
 
 
 class Tensor:
@@ -511,7 +511,7 @@ class Tensor:
 
   def _positions(self, dim) -> Tensor:
     """0, 1, ..., shape[dim] - 1 laid along dim (size 1 elsewhere): what one-hot comparisons compare with."""
-    return Tensor.arange(self.shape[dim], device=self.device).reshape(*[s if i == dim else 1 for i, s in enumerate(self.shape)])
+    return Tensor(_arange(self.shape[dim], self.device)).reshape(*[s if i == dim else 1 for i, s in enumerate(self.shape)])
 
   def _pad_along(self, dim, before, after, value=0.0) -> Tensor:
     """Pad only dim, with before and after elements."""
