@@ -229,7 +229,7 @@ class Tensor:
   def _apply(self, function_class, *others: Tensor, **kwargs) -> Tensor:
     """Run a primitive Function on self and others, recording it on the tape when a gradient is needed."""
     parents = (self,) + others
-    if any(t.device != self.device for t in others): raise RuntimeError(f"tensors on different devices: {[t.device for t in parents]}")
+    if others and any(t.device != self.device for t in others): raise RuntimeError(f"tensors on different devices: {[t.device for t in parents]}")
     ctx = function_class()
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
     if result.dtype.is_float and any(t.requires_grad for t in parents) and Tensor.grad_enabled():  # comparisons carry none
@@ -375,7 +375,7 @@ class Tensor:
   def _reduce(self, function_class, axis, keepdim) -> Tensor:
     axes = _axes(axis, self.ndim)
     result = self._apply(function_class, axes=axes) if self.ndim else self
-    return result if keepdim else result.reshape(*[s for i, s in enumerate(self.shape) if i not in axes])
+    return result if keepdim or not axes else result._apply(F.Reshape, arg=tuple(s for i, s in enumerate(self.shape) if i not in axes))
 
   def _accumulating(self) -> Tuple[Tensor, DType]:
     """(self in the dtype that sums and divides, the dtype to round the result to once): float16 works in float32,
