@@ -375,7 +375,7 @@ class Tensor:
   def _reduce(self, function_class, axis, keepdim) -> Tensor:
     axes = _axes(axis, self.ndim)
     result = self._apply(function_class, axes=axes) if self.ndim else self
-    return result if keepdim or not axes else result._apply(F.Reshape, arg=tuple(s for i, s in enumerate(self.shape) if i not in axes))
+    return result if keepdim else result._reshaped(tuple(s for i, s in enumerate(self.shape) if i not in axes))
 
   def _accumulating(self) -> Tuple[Tensor, DType]:
     """(self in the dtype that sums and divides, the dtype to round the result to once): float16 works in float32,
@@ -463,7 +463,9 @@ class Tensor:
     known = prod(s for s in shape if s != -1)
     if -1 in shape: shape = tuple(self.numel() // known if known and s == -1 else s for s in shape)
     if prod(shape) != self.numel() or min(shape, default=0) < 0: raise ValueError(f"cannot reshape {self.shape} ({self.numel()} elements) to {shape}")
-    return self if shape == self.shape else self._apply(F.Reshape, arg=shape)
+    return self._reshaped(shape)
+
+  def _reshaped(self, shape) -> Tensor: return self if shape == self.shape else self._apply(F.Reshape, arg=tuple(shape))  # a shape known to fit
 
   def permute(self, *order) -> Tensor:
     order = tuple(_axes(o, self.ndim)[0] for o in _flatten_args(order))
@@ -476,15 +478,15 @@ class Tensor:
 
   def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
     start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]  # a 0-d tensor becomes (1,)
-    return self.reshape(*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:])
+    return self._reshaped((*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:]))
 
   def unsqueeze(self, dim) -> Tensor:
     dim = _axes(dim, self.ndim + 1)[0]
-    return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
+    return self._reshaped((*self.shape[:dim], 1, *self.shape[dim:]))
 
   def squeeze(self, dim=None) -> Tensor:
     dims = _axes(dim, self.ndim)
-    return self.reshape(*[s for i, s in enumerate(self.shape) if not (i in dims and s == 1)])
+    return self._reshaped(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
 
   def expand(self, *shape) -> Tensor:
     shape = _shape(shape, allow_infer=True)  # -1 keeps a size; new dims lead
