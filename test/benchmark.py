@@ -552,9 +552,32 @@ def cl_rows(batch=32, classes=100_000):
   print(f"CL tiny graph build+realize: {ours * 1e6:.1f} us")
 
 
+def python_calls_rows():
+  """python test/benchmark.py --calls: the Python function calls (Python and C) one plain training step makes, a measure
+  of the interpreter's work that does not drift with the machine's load as times do. Run it with PYTHONPATH pointing at
+  another checkout of minigrad to compare two versions."""
+  def calls_in(step):
+    for _ in range(3): step()
+    count = [0]
+
+    def counter(frame, event, arg):
+      if event in ("call", "c_call"): count[0] += 1
+    sys.setprofile(counter)
+    try: step()
+    finally: sys.setprofile(None)
+    return count[0]
+  x = Tensor(np.ones((4, 4), np.float32)).realize()
+  print(f"Python calls: tiny graph build+realize {calls_in(lambda: ((x * 2 + 1) * x).realize())}, one plain step of: "
+        f"MLP {calls_in(mlp_steps(None)[0])}, moons {calls_in(moons_steps(None)[0])}, makemore {calls_in(makemore_steps(None)[0])}, "
+        f"transformer {calls_in(char_gpt_steps(None)[0])}")
+
+
 if __name__ == "__main__":
   if sys.argv[1:] == ["--device", "CL"]:
     cl_rows()
+    sys.exit()
+  if sys.argv[1:] == ["--calls"]:
+    python_calls_rows()
     sys.exit()
   print(f"tiny graph build+realize (NUMPY): {tiny_graph_us():.1f} us")
   ours, ref = matmul_ratio()
