@@ -104,7 +104,7 @@ class Backend:
       if OPENCL.fp64 in source and "cl_khr_fp64" not in self.device.extensions:
         raise RuntimeError(f"float64 needs the OpenCL extension cl_khr_fp64, which {self.device.name.strip()} lacks")
       if DEBUG >= 3: print(source)
-      program = self.cl.Program(self.context, source).build()
+      program = self.cl.Program(self.context, source).build(options=["-w"])  # (-w: clang warns of ABI details nobody can act on)
       if DEBUG >= 3 and (log := program.get_build_info(self.device, self.cl.program_build_info.LOG).strip()): print(log)
       GlobalCounters.compile_count += 1
       self.programs[source] = {function.function_name: function for function in program.all_kernels()}

@@ -8,7 +8,8 @@ work-group cooperates through local memory.
 - Elementwise: each work-item computes `width` consecutive outputs as one vector (on a CPU, exp and log are only fast
   on vector types; width is the device's preferred float vector width), then one work-item does the scalar tail.
   GPUs: width 1 and work-groups of GPU_GROUP.
-- Reduce: on a CPU one work-item walks a row with a vector loop; on a GPU `lanes` work-items (a work-group) share a
+- Reduce: on a CPU one work-item walks a row with a vector loop (vectors twice the device's width, so that two
+  chains of dependent adds run side by side); on a GPU `lanes` work-items (a work-group) share a
   row, reading it interleaved (neighbours read neighbouring words), and pass their results through local memory to
   lane 0, which folds them. When there are too few rows to fill the device, each row is cut into `parts` reduced side
   by side into a scratch buffer, and a second kernel reduces the parts. Float sums are compensated (Kahan), so a
@@ -46,7 +47,7 @@ OPENCL = Dialect("__kernel void", "__global", "get_group_id({0})", "get_local_id
 
 class Shape(NamedTuple):
   """What kernel shapes are chosen from: the device's vector width, cores and type."""
-  width: int  # floats per vector in elementwise kernels and reduce loops: OpenCL C's vector types and built-ins (floatN,
+  width: int  # floats per vector in elementwise kernels (reduce loops on a CPU: twice as many): OpenCL C's vector types and built-ins (floatN,
   # vloadN, convert_floatN, select); 1 where the device prefers scalars and in dialects without them (the matmul's
   # register tiles are float4 or wider whatever this says)
   compute_units: int
@@ -278,7 +279,9 @@ class Renderer:
     loop, before, pick = (1, [i for i in after if i < self.ops.index(reduce)], self.name(reduce.srcs[1])) if reduce.srcs[1:] else (size, [], "r")
     trailing = all(d in axes or in_shape[d] == 1 for d in range(min(axes), len(in_shape)))  # rows are contiguous in the input
     lanes = min(GPU_GROUP, 1 << (loop - 1).bit_length()) if self.shape.gpu and trailing and loop >= 64 else 1  # work-items per row
-    width = self.width if trailing and lanes == 1 and loop > 1 else 1  # a row is walked by a vector loop, or by lanes, or by one work-item
+    # a row is walked by a vector loop, or by lanes, or by one work-item. On a CPU the loop's vectors are two registers
+    # wide: a float sum's chain of dependent adds (Kahan's four per step) then runs as two chains side by side
+    width = min(16, self.width * (1 if self.shape.gpu else 2)) if trailing and lanes == 1 and loop > 1 else 1
     # enough parts to fill the device (4 work-groups in flight per compute unit; a CPU's reduce group is one work-item),
     # each 64 steps or more
     parts = max(1, min(ceil_div(4 * self.shape.compute_units * self.group_size(0), outputs * lanes), loop // (64 * lanes * width)))
