@@ -283,7 +283,7 @@ class Tensor:
     tensors = [self] + [self._to_tensor(other) for other in others]
     if reverse: tensors = tensors[::-1]
     dtype, shape = functools.reduce(dtypes.promote, {t.dtype for t in tensors}), _broadcast_shape(*[t.shape for t in tensors])
-    return [t.cast(dtype)._broadcast_to(shape) for t in tensors]
+    return [(t if t.dtype == dtype else t.cast(dtype))._broadcast_to(shape) for t in tensors]
 
   def _broadcast_to(self, shape) -> Tensor: return self if shape == self.shape else self._apply(F.Expand, arg=shape)  # a shape known to fit
 
