@@ -580,7 +580,7 @@ class Tensor:
     if not self.shape[axis]: return self.expand(*shape).sum(axis).cast(self.dtype)
     # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's
     hit = [(index == self._positions(axis)).cast(self.dtype)] if self.requires_grad else []
-    index = index.clip(0, self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
+    index = index.maximum(0).minimum(self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
     return self.expand(*shape)._apply(F.Gather, index, *hit, axes=(axis,)).squeeze(axis)
 
   def _gather(self, gathers, to_front, wrap=True) -> Tensor:
