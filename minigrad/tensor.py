@@ -647,15 +647,15 @@ class Tensor:
     return expanded.reshape(*[t * size for t, size in zip(times, x.shape)])
 
   def roll(self, shifts, dims=None) -> Tensor:
-    """Shift elements along dims, wrapping around (dims=None rolls the flattened tensor): a view of the tensor
-    repeated twice."""
+    """Shift elements along dims, wrapping around (dims=None rolls the flattened tensor): the two pieces of each dim
+    joined the other way round, as cat joins them (one kernel, each piece read where it lies)."""
     if dims is None: return self.flatten().roll(shifts, 0).reshape(self.shape)
     shifts, dims = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in (shifts, dims)]
     if len(shifts) != len(dims): raise ValueError(f"roll needs one shift per dim, got shifts {shifts} and dims {dims}")
     x = self
     for shift, dim in zip(shifts, [_axes(d, self.ndim)[0] for d in dims]):
       start = -shift % max(self.shape[dim], 1)
-      x = x.repeat(*[2 if i == dim else 1 for i in range(self.ndim)])[(slice(None),) * dim + (slice(start, start + self.shape[dim]),)]
+      x = Tensor.cat(*reversed(x.split([start, self.shape[dim] - start], dim)), dim=dim) if start else x
     return x
 
   def cumsum(self, dim=0) -> Tensor:
