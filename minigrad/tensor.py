@@ -688,7 +688,7 @@ class Tensor:
     x, w = self, other if isinstance(other, Tensor) else Tensor(other, device=self.device)  # a scalar is 0-d: refused below
     if x.ndim == 0 or w.ndim == 0: raise ValueError(f"matmul needs at least 1-D operands, got shapes {x.shape} and {w.shape}")
     x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
-    if x2.shape[-1] != w2.shape[-2]: raise ValueError(f"matmul shapes {x.shape} and {w.shape}: {x2.shape[-1]} columns vs {w2.shape[-2]} rows")
+    if x2.shape[-1] != w2.shape[-2]: raise ValueError(f"matmul shapes {x.shape}, {w.shape} don't match: {x2.shape[-1]} columns, {w2.shape[-2]} rows")
     dtype = dtypes.promote(x.dtype, w.dtype)
     inner = dtypes.float32 if dtype == dtypes.float16 else dtype  # accumulate half in float32
     out = (x2.cast(inner).unsqueeze(-2) * w2.cast(inner).transpose(-1, -2).unsqueeze(-3)).sum(-1).cast(dtype)  # rows times columns
