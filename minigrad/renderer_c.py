@@ -9,9 +9,9 @@ work-group cooperates through local memory.
   on vector types; width is the device's preferred float vector width), then one work-item does the scalar tail.
   GPUs: width 1 and work-groups of GPU_GROUP.
 - Reduce: on a CPU one work-item walks a row with a vector loop (vectors twice the device's width, so that two
-  chains of dependent adds run side by side); on a GPU `lanes` work-items (a work-group) share a
-  row, reading it interleaved (neighbours read neighbouring words), and pass their results through local memory to
-  lane 0, which folds them. When there are too few rows to fill the device, each row is cut into `parts` reduced side
+  chains of dependent adds run side by side); on a GPU `lanes` work-items (a work-group) share a row, reading it
+  interleaved (neighbours read neighbouring words), and pass their results through local memory to lane 0, which
+  folds them. When there are too few rows to fill the device, each row is cut into `parts` reduced side
   by side into a scratch buffer, and a second kernel reduces the parts. Float sums are compensated (Kahan), so a
   float32 sum of any length stays accurate.
 - Matmul (a sum of a product, Kernel.product_summed_by, whose loads broadcast the matmul way): each work-item
@@ -47,9 +47,9 @@ OPENCL = Dialect("__kernel void", "__global", "get_group_id({0})", "get_local_id
 
 class Shape(NamedTuple):
   """What kernel shapes are chosen from: the device's vector width, cores and type."""
-  width: int  # floats per vector in elementwise kernels (reduce loops on a CPU: twice as many): OpenCL C's vector types and built-ins (floatN,
-  # vloadN, convert_floatN, select); 1 where the device prefers scalars and in dialects without them (the matmul's
-  # register tiles are float4 or wider whatever this says)
+  width: int  # floats per vector in elementwise kernels (a CPU's reduce loops take twice as many): OpenCL C's vector
+  # types and built-ins (floatN, vloadN, convert_floatN, select); 1 where the device prefers scalars and in dialects
+  # without them (the matmul's register tiles are float4 or wider whatever this says)
   compute_units: int
   gpu: bool = False  # work-groups of GPU_GROUP; a reduction's lanes pass results through local memory
 
