@@ -6,7 +6,6 @@ import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
-from minigrad.schedule import create_schedule, run_schedule, schedule_lock
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -98,6 +97,7 @@ class LazyBuffer:
 
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work, and run the pending checks."""
+    from minigrad.schedule import create_schedule, run_schedule, schedule_lock
     if not _pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
       checks = _pending_checks[:]
