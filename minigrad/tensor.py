@@ -283,7 +283,7 @@ class Tensor:
     tensors = [self] + [self._to_tensor(other) for other in others]
     if reverse: tensors = tensors[::-1]
     dtype, shape = functools.reduce(dtypes.promote, {t.dtype for t in tensors}), _broadcast_shape(*[t.shape for t in tensors])
-    return [(t if t.dtype == dtype else t.cast(dtype))._broadcast_to(shape) for t in tensors]
+    return [t.cast(dtype)._broadcast_to(shape) for t in tensors]
 
   def _broadcast_to(self, shape) -> Tensor: return self if shape == self.shape else self._apply(F.Expand, arg=shape)  # a shape known to fit
 
@@ -730,7 +730,7 @@ class Tensor:
     """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises a ValueError naming it."""
     if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
     self._check_range(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
-    return (self.unsqueeze(-1) == Tensor.arange(num_classes, device=self.device)).cast(dtypes.int32)
+    return (self.unsqueeze(-1) == Tensor(_arange(num_classes, self.device))).cast(dtypes.int32)
 
   def round(self) -> Tensor:
     """Round half to even, as torch.round, with a zero gradient. Adding and removing 2**mantissa_bits lets the float
