@@ -1,6 +1,7 @@
 """TinyJit: run a function's captured kernels again on new inputs, without building, differentiating or scheduling
 its graph."""
-import functools
+import functools, sys
+import numpy as np
 from minigrad import schedule
 from minigrad.helpers import GlobalCounters
 from minigrad.lazy import LazyBuffer
@@ -11,7 +12,7 @@ class TinyJit:
   """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
   the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
   bit for bit what the plain call computes. Tensor arguments of a new shape or dtype, other (non-Tensor) arguments of a
-  new value (by repr) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
+  new value (by repr, every element of a NumPy array) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
 
   Replayed: every kernel, on the new arguments' values; random draws (dropout masks), drawn anew on each call; tensors
   changed with assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are
@@ -25,19 +26,22 @@ class TinyJit:
   (they keep the value the capture gave them), the .grad attributes (a replay sets none: keep backward() and the
   optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
   targets (they check the capture's indices only; a replayed index out of range reads the nearest row, never outside
-  memory). Tensor arguments arrive as realized copies without a graph (requires_grad is not kept). A Tensor returned
-  alone or in a tuple, list or dict holds new memory on every replay."""
+  memory). Tensor arguments, alone or inside tuples, lists and dicts, arrive as realized copies without a graph
+  (requires_grad is not kept). A Tensor returned, alone or inside tuples, lists and dicts, holds new memory on every replay."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
     functools.update_wrapper(self, fn)
 
   def __call__(self, *args, **kwargs):
-    args, kwargs = tuple(map(_realized, args)), {name: _realized(value) for name, value in kwargs.items()}
-    inputs = [value for value in (*args, *kwargs.values()) if isinstance(value, Tensor)]
-    # a replay needs the same input shapes, the same Python values (they are frozen in the kernels) and the same modes
-    others = [repr(value) for value in (*args, *kwargs.values()) if not isinstance(value, Tensor)]
-    key = (tuple((t.shape, t.dtype, t.device) for t in inputs), *others, Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
+    # Tensor arguments as realized, contiguous copies of their values: kernels read whole buffers from offset 0
+    args, kwargs = [_walk(value, lambda t: Tensor(t.lazydata.contiguous()).realize()) for value in (args, kwargs)]
+    inputs = []
+    # a replay needs the same arguments but for the Tensors' values: each Tensor (keywords in name order) by shape, dtype and
+    # device, every other value whole (it is frozen in the kernels); and the same modes
+    with np.printoptions(threshold=sys.maxsize, floatmode="unique"):  # every element of an array, each exactly
+      layout = repr(_walk((args, sorted(kwargs.items())), lambda t: inputs.append(t) or (t.shape, t.dtype, t.device)))
+    key = (layout, Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
     if self.plan is not None: result = self._replay(inputs)
@@ -54,8 +58,8 @@ class TinyJit:
     Tensor._jit_log = log = []
     try:
       result = self.fn(*args, **kwargs)
-      items = result.values() if isinstance(result, dict) else result if isinstance(result, (tuple, list)) else [result]
-      outs = [t for t in items if isinstance(t, Tensor)]
+      outs = []
+      _walk(result, outs.append)
       changed = [t for t, old in held.values() if t.lazydata is not old]
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()
       if outs + changed: Tensor.realize(*outs, *changed)
@@ -84,11 +88,11 @@ class TinyJit:
       GlobalCounters.kernel_count += len(steps)
     for t, i in updates: t.lazydata = LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)
     fresh = {id(t): Tensor(LazyBuffer.from_realized(now[i], t.shape, t.dtype, t.device)) for t, i in outs}
-    if isinstance(result, dict): return {key: fresh.get(id(t), t) for key, t in result.items()}
-    if isinstance(result, (tuple, list)): return type(result)(fresh.get(id(t), t) for t in result)
-    return fresh.get(id(result), result)
+    return _walk(result, lambda t: fresh.get(id(t), t))
 
 
-def _realized(value):
-  """A Tensor argument as a realized, contiguous copy of its value (kernels read whole buffers from offset 0)."""
-  return Tensor(value.lazydata.contiguous()).realize() if isinstance(value, Tensor) else value
+def _walk(value, on_tensor):
+  """value with each Tensor in it replaced by on_tensor(Tensor), through tuples, lists and dict values at any depth."""
+  if isinstance(value, Tensor): return on_tensor(value)
+  if isinstance(value, dict): return {key: _walk(item, on_tensor) for key, item in value.items()}
+  return type(value)(_walk(item, on_tensor) for item in value) if type(value) in (tuple, list) else value

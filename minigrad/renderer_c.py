@@ -188,8 +188,6 @@ class Renderer:
     negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
-    if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ) and srcs[0] == srcs[1] and (op.op is BinaryOps.CMPLT or not self.ops[op.srcs[0]].dtype.is_float):
-      return f"({vector_type('int', width)})({int(op.op is BinaryOps.CMPEQ)})"  # known without a comparison compilers warn about
     if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ):
       return convert("int", f"{negate}({srcs[0]} {'<' if op.op is BinaryOps.CMPLT else '=='} {srcs[1]})", width)
     if op.op is TernaryOps.WHERE and width == 1: return f"({srcs[0]} ? {srcs[1]} : {srcs[2]})"

@@ -18,7 +18,7 @@ from collections import defaultdict
 from minigrad.device import Device
 from minigrad.dtype import dtypes
 from minigrad.helpers import DEBUG, GlobalCounters, prod
-from minigrad.ops import BinaryOps, ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
+from minigrad.ops import ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker, View
 
 CHEAP_OPS = 8

@@ -2,7 +2,6 @@
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
 import contextlib, functools, itertools, math, threading, weakref
-from typing import List, Optional, Tuple
 import numpy as np
 import minigrad.function as F
 from minigrad.device import Device
@@ -11,13 +10,13 @@ from minigrad.helpers import prod
 from minigrad.lazy import LazyBuffer
 
 
-def _axes(axis, ndim) -> Tuple[int, ...]:
+def _axes(axis, ndim) -> tuple[int, ...]:
   """Normalise an axis argument (None, int or tuple; negative counts from the end) to sorted non-negative ints."""
   if axis is None: return tuple(range(ndim))
-  axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-  for a in axes:
-    if not isinstance(a, (int, np.integer)) or not -max(ndim, 1) <= a < max(ndim, 1): raise IndexError(f"no axis {a!r} in a tensor of {ndim} dims")
-  return tuple(sorted(a % max(ndim, 1) for a in axes))
+  axes, n = axis if isinstance(axis, (tuple, list)) else (axis,), max(ndim, 1)  # a 0-d tensor takes axis 0 or -1, as in PyTorch
+  if not all(isinstance(a, (int, np.integer)) and -n <= a < n for a in axes): raise IndexError(f"axis {axis!r} is out of range for {ndim} dims")
+  if len({a % n for a in axes}) < len(axes): raise IndexError(f"axis {axis!r} names a dim more than once")  # a kernel would read past its row
+  return tuple(sorted(a % n for a in axes))
 
 
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
@@ -26,12 +25,12 @@ CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 _broadcast_shape = functools.lru_cache(maxsize=4096)(np.broadcast_shapes)
 
 
-def _flatten_args(shape) -> Tuple[int, ...]:
+def _flatten_args(shape) -> tuple[int, ...]:
   """Accept both f(2, 3) and f((2, 3)) (and f(a, b) and f([a, b]) for tensors)."""
   return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
-def _shape(args, allow_infer=False) -> Tuple[int, ...]:
+def _shape(args, allow_infer=False) -> tuple[int, ...]:
   """A shape from f(2, 3) or f((2, 3)): non-negative ints (and -1, to be inferred, where allowed), else a clear error."""
   shape = _flatten_args(args)
   if all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= (-1 if allow_infer else 0) for s in shape): return shape
@@ -76,7 +75,7 @@ class Tensor:
   # for the first time, and, while it captures, a list that receives (redraw, buffer) for each random draw
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
   _first_assigns = 0
-  _jit_log: Optional[list] = None
+  _jit_log: list | None = None
   _differentiated: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # backward()'s roots since the last optimiser step
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -236,7 +235,7 @@ class Tensor:
       result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
     return result
 
-  def backward(self, gradient: Optional[Tensor] = None) -> Tensor:
+  def backward(self, gradient: Tensor | None = None) -> Tensor:
     """Accumulate d(self)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient` (its upstream gradient)."""
     if gradient is None:
       if self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}")
@@ -278,7 +277,7 @@ class Tensor:
     else: raise TypeError(f"cannot combine a Tensor with {type(other).__name__}: make it a Tensor first")
     return Tensor(LazyBuffer.const(other, self.shape, dtype, self.device))
 
-  def _broadcasted(self, *others, reverse=False) -> List[Tensor]:
+  def _broadcasted(self, *others, reverse=False) -> list[Tensor]:
     """self and others with NumPy's broadcast shape and a common dtype (reverse puts self last, for `2 - t`)."""
     tensors = [self] + [self._to_tensor(other) for other in others]
     if reverse: tensors = tensors[::-1]
@@ -377,7 +376,7 @@ class Tensor:
     result = self._apply(function_class, axes=axes) if self.ndim else self
     return result if keepdim else result._reshaped(tuple(s for i, s in enumerate(self.shape) if i not in axes))
 
-  def _accumulating(self) -> Tuple[Tensor, DType]:
+  def _accumulating(self) -> tuple[Tensor, DType]:
     """(self in the dtype that sums and divides, the dtype to round the result to once): float16 works in float32,
     where neither its sums nor its element counts overflow; integers and bools give float32."""
     return (self if self.dtype in (dtypes.float32, dtypes.float64) else self.float()), (self.dtype if self.dtype.is_float else dtypes.float32)
@@ -519,7 +518,7 @@ class Tensor:
     """Pad only dim, with before and after elements."""
     return self.pad(tuple((before, after) if i == dim else (0, 0) for i in range(self.ndim)), value)
 
-  def flip(self, axis) -> Tensor: return self._apply(F.Flip, arg=_axes(axis, self.ndim))
+  def flip(self, axis) -> Tensor: return self._apply(F.Flip, arg=_axes(axis, self.ndim) if self.ndim else ())  # a 0-d tensor is its own flip
 
   def __getitem__(self, index) -> Tensor:
     """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
@@ -621,7 +620,7 @@ class Tensor:
     """Join tensors along a new dim: Tensor.stack(a, b), a.stack(b) or Tensor.stack([a, b])."""
     return Tensor.cat([t.unsqueeze(dim) for t in _flatten_args((self,) + others)], dim=dim)  # a negative dim counts in the result's dims
 
-  def split(self, size, dim=0) -> List[Tensor]:
+  def split(self, size, dim=0) -> list[Tensor]:
     """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
     dim = _axes(dim, self.ndim)[0]
     total = self.shape[dim]
@@ -632,7 +631,7 @@ class Tensor:
     starts = itertools.accumulate([0] + sizes)
     return [self.shrink(tuple((s, s + n) if i == dim else (0, d) for i, d in enumerate(self.shape))) for s, n in zip(starts, sizes)]
 
-  def chunk(self, n, dim=0) -> List[Tensor]:
+  def chunk(self, n, dim=0) -> list[Tensor]:
     """At most n pieces of equal size along dim (the last may be smaller), as PyTorch's chunk."""
     if n <= 0: raise ValueError(f"chunk needs a positive number of chunks, got {n}")
     return self.split(-(-self.shape[_axes(dim, self.ndim)[0]] // n), dim)
@@ -697,7 +696,7 @@ class Tensor:
 
   def dot(self, other: Tensor) -> Tensor: return self.matmul(other)
 
-  def linear(self, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+  def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """self @ weight.T + bias, with weight laid out (out_features, in_features) as in PyTorch."""
     out = self.matmul(weight.T)
     return out if bias is None else out + bias
@@ -772,17 +771,17 @@ class Tensor:
     x = self.transpose(-2, -1)._windows(kh, sh, dh).transpose(-3, -1)._windows(kw, sw, dw)  # (..., KH, OH, OW, KW)
     return x.permute(*range(x.ndim - 4), x.ndim - 3, x.ndim - 2, x.ndim - 4, x.ndim - 1)
 
-  def conv2d(self, weight: Tensor, bias: Optional[Tensor] = None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+  def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of (N, C, H, W) with weight (O, C / groups, KH, KW).
     padding: an int, a pair (ph, pw), "same", or per side ((top, bottom), (left, right)) as in pad()."""
     if self.ndim != 4 or weight.ndim != 4 or self.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
       raise ValueError(f"conv2d needs input (N, C, H, W) and weight (O, C / groups, KH, KW), got {self.shape}, {weight.shape}, groups={groups}")
     out_channels, group_channels, kh, kw = weight.shape
     dilation = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
-    if padding == "same": padding = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip((kh, kw), dilation)]
+    if padding == "same" and set(np.ravel(stride)) == {1}: padding = [(d * (k - 1) // 2, (d * (k - 1) + 1) // 2) for k, d in zip((kh, kw), dilation)]
     pads = [(p, p) if isinstance(p, int) else tuple(p) for p in ((padding, padding) if isinstance(padding, int) else padding)]
     if len(pads) != 2 or any(len(p) != 2 for p in pads):
-      raise ValueError(f"conv2d padding must be an int, (ph, pw), ((top, bottom), (left, right)) or 'same', got {padding}")
+      raise ValueError(f"conv2d padding must be an int, (ph, pw), ((top, bottom), (left, right)) or 'same' (at stride 1), got {padding!r}")
     windows = self.pad(((0, 0), (0, 0), *pads))._windows2d((kh, kw), stride, dilation)
     n, _, oh, ow = windows.shape[:4]
     grouped = windows.reshape(n, groups, 1, group_channels, oh, ow, kh, kw) * weight.reshape(1, groups, -1, group_channels, 1, 1, kh, kw)
@@ -792,7 +791,7 @@ class Tensor:
   def max_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._windows2d(kernel_size, stride).max((-2, -1))
   def avg_pool2d(self, kernel_size=2, stride=None) -> Tensor: return self._windows2d(kernel_size, stride).mean((-2, -1))
 
-  def scaled_dot_product_attention(self, key: Tensor, value: Tensor, attn_mask: Optional[Tensor] = None, dropout_p=0.0,
+  def scaled_dot_product_attention(self, key: Tensor, value: Tensor, attn_mask: Tensor | None = None, dropout_p=0.0,
                                    is_causal=False, scale=None) -> Tensor:
     """softmax(self @ key^T * scale + mask) @ value, as PyTorch: a bool attn_mask keeps where True, a float one is
     added; is_causal keeps the lower triangle; dropout acts only while Tensor.training is True."""
@@ -800,8 +799,9 @@ class Tensor:
     scores = self @ key.transpose(-2, -1) * (1 / math.sqrt(self.shape[-1]) if scale is None else scale)
     if is_causal: attn_mask = Tensor.ones(self.shape[-2], key.shape[-2], dtype=dtypes.bool, device=self.device).tril()
     if attn_mask is not None: scores = attn_mask.where(scores, -math.inf) if attn_mask.dtype == dtypes.bool else scores + attn_mask
-    # a row masked whole reads nothing (0), as PyTorch, rather than softmax's 0 / 0
-    return (scores.max(-1, keepdim=True) == -math.inf).where(0, scores.softmax(-1)).dropout(dropout_p) @ value
+    # a row masked whole reads nothing (0), as PyTorch, rather than softmax's 0 / 0; its scores, zeroed, keep NaN out of the gradient
+    empty = scores.max(-1, keepdim=True) == -math.inf
+    return empty.where(0, empty.where(0, scores).softmax(-1)).dropout(dropout_p) @ value
 
   # ---- the divergence primitive
   def cross_entropy(self, target: Tensor, axis=-1, reduction="mean", label_smoothing=0.0, ignore_index=-100, dim=None) -> Tensor:

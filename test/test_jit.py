@@ -146,3 +146,22 @@ def test_a_state_tensor_changed_lazily_between_calls_is_read_at_its_new_value(de
     with Tensor.no_grad():
         weight += 1  # lazy, and not this tensor's first assign: the next replay computes it first
     assert [dot(x).item() for _ in range(2)] == [5.0] * 2
+
+
+def test_tensors_nested_in_arguments_and_results_are_replayed_with_their_new_values(device):
+    # in a list, in a dict, given as keywords in either order, and returned two levels deep
+    step = TinyJit(lambda pair, scale, shift: [pair[0] * scale["by"] - shift, [pair[1] * 3]])
+    for i in range(4):
+        x = float(i)
+        args = ([Tensor([x], device=device), Tensor([x + 1], device=device)], {"by": Tensor([2.0], device=device)})
+        kwargs = {"shift": Tensor([x / 2], device=device)}
+        first, (second,) = step(*args, **kwargs) if i % 2 else step(args[0], shift=kwargs["shift"], scale=args[1])
+        assert (first.item(), second.item()) == (2 * x - x / 2, 3 * (x + 1))
+
+
+def test_a_numpy_argument_is_compared_whole_not_by_its_shortened_repr(device):
+    add_sum = TinyJit(lambda x, array: x + Tensor(array, device=device).sum())
+    for i in range(4):
+        array = np.zeros(2000, np.float32)
+        array[1000] = i + 0.1  # repr() shows neither the middle of a long array nor all of a float's digits
+        assert add_sum(Tensor([0.0], device=device), array).item() == pytest.approx(i + 0.1)

@@ -382,6 +382,8 @@ def test_conv2d_bad_arguments_raise(device):
         x.conv2d(weight, groups=2)
     with raises_naming("padding", "(1, 2, 3, 4)"):
         x.conv2d(weight, padding=(1, 2, 3, 4))
+    with raises_naming("'same'", "at stride 1"):  # "same" is no longer the input's size at a larger stride
+        x.conv2d(weight, padding="same", stride=2)
 
 
 def pool_ref(x, kernel, stride, reduce):
@@ -484,6 +486,8 @@ def test_attention_row_masked_whole_reads_nothing_as_pytorch(device):
         with np.errstate(invalid="ignore"):
             return np.nan_to_num(attention_ref(q, k, v, keep))  # numpy gives 0/0 = nan in the masked row
     check(lambda q, k, v: q.scaled_dot_product_attention(k, v, Tensor(keep, device=device)), reference, Q, K, V, device=device)
+    additive = np.where(keep, 0.0, -np.inf).astype(np.float32)  # the same mask as a float one, added to the scores
+    check(lambda q, k, v: q.scaled_dot_product_attention(k, v, Tensor(additive, device=device)), reference, Q, K, V, device=device)
 
 
 def test_attention_refuses_mask_and_is_causal(device):

@@ -279,6 +279,18 @@ def test_permute_out_of_range_and_other_bad_dims_are_refused():
         t.pad(((0, 1.5), (0, 0)))
 
 
+@pytest.mark.parametrize("name", ["sum", "max", "min", "mean", "var", "std", "logsumexp", "prod", "flip"])
+def test_an_axis_given_twice_is_refused_not_read_past_its_row(device, name):
+    t = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device=device)  # CL read outside the buffer for (1, -1)
+    for axes in ((1, -1), (0, 0)):
+        with raises_naming(str(axes), "more than once"):
+            getattr(t, name)(axes).numpy()
+
+
+def test_a_0d_tensor_flips_to_itself_as_in_pytorch(device):
+    assert Tensor(3.0, device=device).flip(0).item() == 3.0
+
+
 def test_arange_with_zero_step_is_refused():
     with raises_naming("step"):
         Tensor.arange(0, 5, 0)

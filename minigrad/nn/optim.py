@@ -1,7 +1,6 @@
 """Optimisers with PyTorch's update rules. Their state is lazy Tensors, and each step realizes every updated
 parameter, gradient and state tensor together, in one schedule. What changes from step to step (the lr, Adam's bias
 corrections) is tensor data: a compiled step is reused as it changes, and a TinyJit replay of a step reads it."""
-from typing import List
 from minigrad.tensor import Tensor
 
 
@@ -11,7 +10,7 @@ class Optimizer:
   def __init__(self, params, lr, **hyperparameters):
     """Refuses what could never train (non-leaf tensors, tensors without requires_grad) and negative hyperparameters."""
     if isinstance(params, Tensor): raise TypeError("params must be an iterable of Tensors (a list), not a single Tensor")
-    self.params: List[Tensor] = list(dict.fromkeys(params))
+    self.params: list[Tensor] = list(dict.fromkeys(params))
     if not self.params: raise ValueError("optimizer got an empty parameter list")
     for param in self.params:
       if param._ctx is not None: raise ValueError("can't optimize a non-leaf Tensor (one computed from others; create it with requires_grad=True)")

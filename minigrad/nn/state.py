@@ -2,7 +2,6 @@
 (https://github.com/huggingface/safetensors), which PyTorch and NumPy users can read."""
 import contextlib, json, math, os, types, uuid
 from collections import Counter
-from typing import Dict, List
 import numpy as np
 from minigrad.tensor import Tensor
 
@@ -23,7 +22,7 @@ def _tensor(array: np.ndarray, source: str, device=None) -> Tensor:
   except OverflowError as error: raise SafetensorsError(f"{source}: {error}") from None
 
 
-def get_state_dict(obj, prefix="", _path=()) -> Dict[str, Tensor]:
+def get_state_dict(obj, prefix="", _path=()) -> dict[str, Tensor]:
   """Every Tensor reachable from obj through attributes, list and tuple items (keyed by index) and dict values,
   under dotted keys such as "layers.0.weight". A reference back to an object on the way (a child that holds its
   parent) is not followed."""
@@ -36,13 +35,13 @@ def get_state_dict(obj, prefix="", _path=()) -> Dict[str, Tensor]:
   return {name: tensor for key, child in children for name, tensor in get_state_dict(child, f"{prefix}{key}.", (*_path, id(obj))).items()}
 
 
-def get_parameters(obj) -> List[Tensor]:
+def get_parameters(obj) -> list[Tensor]:
   """The Tensors reachable from obj (as in get_state_dict) that require grad, each once: what an optimiser updates.
   Buffers such as a causal mask are left out; get_state_dict keeps them."""
   return list({id(t): t for t in get_state_dict(obj).values() if t.requires_grad}.values())
 
 
-def load_state_dict(obj, state_dict: Dict[str, Tensor]):
+def load_state_dict(obj, state_dict: dict[str, Tensor]):
   """Copy state_dict's values (Tensors or arrays) into obj's tensors. The keys must match and each shape must agree;
   integers outside int32's range are refused, never wrapped."""
   own = get_state_dict(obj)
@@ -55,7 +54,7 @@ def load_state_dict(obj, state_dict: Dict[str, Tensor]):
   if own: Tensor.realize(*own.values())
 
 
-def save(state_dict: Dict[str, Tensor], path):
+def save(state_dict: dict[str, Tensor], path):
   """Write tensors as safetensors: an 8-byte little-endian header length, a JSON header giving each tensor's dtype,
   shape and data_offsets, then the raw little-endian data. The file is written beside path and renamed over it only
   when complete, so a crash at any moment leaves the old file or the new one; tensors are written one at a time, so
@@ -90,7 +89,7 @@ def _refuse_duplicate_names(pairs) -> dict:
   return names
 
 
-def load(path, device=None) -> Dict[str, Tensor]:
+def load(path, device=None) -> dict[str, Tensor]:
   """Read a safetensors file into a dict of Tensors, checked as the reference reader checks it: any problem raises
   SafetensorsError naming the file, the entry and what is wrong."""
   def check(ok, problem):
@@ -111,7 +110,8 @@ def load(path, device=None) -> Dict[str, Tensor]:
     check(isinstance(info, dict) and {"dtype", "shape", "data_offsets"} <= info.keys(), f"entry {key!r} lacks dtype, shape or data_offsets: {info!r}")
     dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     check(isinstance(dtype, str) and dtype in LOADABLE_DTYPES, f"entry {key!r} has dtype {dtype!r}; minigrad reads {', '.join(LOADABLE_DTYPES)}")
-    check(isinstance(shape, list) and all(type(size) is int and size >= 0 for size in shape), f"entry {key!r} has shape {shape!r}, not sizes >= 0")
+    check(isinstance(shape, list) and all(type(size) is int and size >= 0 and math.prod(shape[:at + 1]) < 2**64 for at, size in enumerate(shape)),
+          f"entry {key!r} has shape {shape!r}, not sizes >= 0 whose running product fits in 64 bits (as the reference reader counts)")
     check(isinstance(offsets, list) and [type(at) for at in offsets] == [int, int] and 0 <= offsets[0] <= offsets[1],
           f"entry {key!r} has data_offsets {offsets!r}, not [start, end] with 0 <= start <= end")
     expected = math.prod(shape) * int(LOADABLE_DTYPES[dtype][1:])
