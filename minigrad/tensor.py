@@ -14,7 +14,7 @@ def _axes(axis, ndim) -> tuple[int, ...]:
   """Normalise an axis argument (None, int or tuple; negative counts from the end) to sorted non-negative ints."""
   if axis is None: return tuple(range(ndim))
   axes, n = axis if isinstance(axis, (tuple, list)) else (axis,), max(ndim, 1)  # a 0-d tensor takes axis 0 or -1, as in PyTorch
-  if not all(isinstance(a, (int, np.integer)) and -n <= a < n for a in axes): raise IndexError(f"axis {axis!r} is out of range for {ndim} dims")
+  if not all(isinstance(a, (int, np.integer)) and -n <= a < n for a in axes): raise IndexError(f"axis {axis!r} must be ints in [{-n}, {n})")
   if len({a % n for a in axes}) < len(axes): raise IndexError(f"axis {axis!r} names a dim more than once")  # a kernel would read past its row
   return tuple(sorted(a % n for a in axes))
 
@@ -116,9 +116,7 @@ class Tensor:
   def numpy(self) -> np.ndarray: return self.lazydata.numpy()
   def tolist(self): return self.numpy().tolist()
 
-  def item(self):
-    if self.numel() != 1: raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
-    return self.numpy().reshape(()).item()
+  def item(self): return self.numpy().item()  # NumPy's ValueError names a size other than 1
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
@@ -307,7 +305,8 @@ class Tensor:
     negated for negative x and odd integer y, NaN for negative x and non-integer y; x ** 0 and 1 ** y are 1, even for NaN."""
     scalar_exponent = not reverse and isinstance(exponent, (int, float))
     if scalar_exponent and float(exponent).is_integer() and abs(exponent) <= 1024:
-      result, base, n = Tensor.full(self.shape, False, device=self.device).where(self, 1), self, int(abs(exponent))  # 1, zero gradient
+      base = self._floating() if isinstance(exponent, float) else self  # an integer tensor to a float power is float, as in PyTorch
+      result, n = Tensor.full(self.shape, False, device=self.device).where(base, 1), int(abs(exponent))  # 1, zero gradient
       while n:  # square and multiply
         if n & 1: result = result * base
         base, n = base * base, n >> 1
@@ -860,6 +859,9 @@ class Tensor:
 
 for _method in ("exp", "log", "sqrt", "sin", "sigmoid"):  # each runs its primitive Function (F.Exp, ...) on self as a float
   setattr(Tensor, _method, lambda self, function=getattr(F, _method.capitalize()): self._floating()._apply(function))
+# composites whose steps cancel (2 * sigmoid(2x) - 1 near 0, log(1 + exp(x))): float16 computes them in float32, rounded once, as PyTorch
+for _method in ("cos", "tan", "tanh", "gelu", "softplus", "elu"):
+  setattr(Tensor, _method, _accumulates(getattr(Tensor, _method)))
 # each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
 for _method, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv"), ("pow", "pow")):
   setattr(Tensor, f"__{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other))

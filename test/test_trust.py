@@ -95,6 +95,12 @@ def test_pow_gradients_with_negative_bases_and_zero_exponents(device):
     check_gradients(lambda a: a ** Tensor(integers, dtype=a.dtype, device=device), [[-1.5, -0.7], [-1.3, 2.0]], device=device)
 
 
+def test_an_integer_tensor_to_a_float_power_is_float_and_exact(device):
+    squared = Tensor([3, -2], device=device) ** 2.0  # was int32, as if the power were the int 2
+    assert squared.dtype == dtypes.float32 and squared.tolist() == [9.0, 4.0]
+    assert (Tensor([3, -2], device=device) ** 2).dtype == dtypes.int32
+
+
 def test_x_to_the_zero_has_a_zero_gradient(device):
     x = Tensor([2.0, -3.0, 0.0], device=device, requires_grad=True)
     out = x ** 0
@@ -188,6 +194,20 @@ def test_float16_softmax_log_softmax_logsumexp_in_float32(device):
     assert_close(t.softmax().numpy(), [0.5, 0.5, 0.0], 1e-3)
     assert_close(t.log_softmax().numpy(), [-math.log(2), -math.log(2), -6e4], 1e-3)
     assert_close(t.logsumexp().numpy(), 6e4, 1e-3)
+
+
+HALF_COMPOSITES = {"tanh": np.tanh, "cos": np.cos, "tan": np.tan, "softplus": lambda x: np.log1p(np.exp(x)),
+                   "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+                   "gelu": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))}
+
+
+@pytest.mark.parametrize("name", HALF_COMPOSITES)
+def test_float16_composites_compute_in_float32_and_round_once(device, name):
+    require_dtype(dtypes.float16, device)  # half at every step: tanh(0.03) was 2.4% off, cos(-1.57) 0, tan(-1.57) -inf
+    x = np.concatenate([np.linspace(-3, 3, 61), [1e-3, -2e-3, 0.03, -1.57, 1.57]]).astype(np.float16)
+    got = getattr(Tensor(x, device=device), name)()
+    assert got.dtype == dtypes.float16
+    assert_close(got.numpy(), HALF_COMPOSITES[name](x.astype(np.float64)).astype(np.float16), rtol=1e-3, atol=1e-6)
 
 
 # ---- int32: refused, never wrapped
