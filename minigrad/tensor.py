@@ -330,7 +330,7 @@ class Tensor:
   def rsqrt(self) -> Tensor: return self.sqrt().reciprocal()
   def square(self) -> Tensor: return self * self
   def abs(self) -> Tensor: return self.relu() + (-self).relu()
-  def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, (self == self).where(self * 0, 0)))  # sign(NaN) is 0
+  def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, (self == self).where(self * 0 + 0, 0)))  # NaN and -0.0: 0
   def cos(self) -> Tensor: return 1 - 2 * (self * 0.5).sin().square()  # x / 2 is exact; pi / 2 - x rounds a large x
   def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
   def silu(self) -> Tensor: return self * self.sigmoid()

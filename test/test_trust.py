@@ -64,6 +64,10 @@ def test_unary_ops_follow_pytorch_on_nan_and_infinity(device, name):
     assert_close(op(Tensor(np.float32(NAN), device=device)).numpy(), reference(np.float64(NAN)), msg=f"{name} of 0-d NaN")
 
 
+def test_sign_of_negative_zero_is_positive_zero_as_pytorch(device):
+    assert not np.signbit(Tensor([-0.0, 0.0], device=device).sign().numpy()).any()  # was -0.0
+
+
 @pytest.mark.parametrize("name,op,reference", [("maximum", Tensor.maximum, np.maximum), ("minimum", Tensor.minimum, np.minimum)])
 def test_maximum_and_minimum_propagate_nan(device, name, op, reference):
     x, y = SPECIAL, SPECIAL[::-1].copy()
