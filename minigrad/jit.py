@@ -1,6 +1,6 @@
 """TinyJit: run a function's captured kernels again on new inputs, without building, differentiating or scheduling
 its graph."""
-import functools, sys
+import functools
 import numpy as np
 from minigrad import schedule
 from minigrad.helpers import GlobalCounters
@@ -12,7 +12,7 @@ class TinyJit:
   """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
   the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
   bit for bit what the plain call computes. Tensor arguments of a new shape or dtype, other (non-Tensor) arguments of a
-  new value (by repr, every element of a NumPy array) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
+  new value (an array by its bytes, others by repr) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
 
   Replayed: every kernel, on the new arguments' values; random draws (dropout masks), drawn anew on each call; tensors
   changed with assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are
@@ -36,12 +36,12 @@ class TinyJit:
   def __call__(self, *args, **kwargs):
     # Tensor arguments as realized, contiguous copies of their values: kernels read whole buffers from offset 0
     args, kwargs = [_walk(value, lambda t: Tensor(t.lazydata.contiguous()).realize()) for value in (args, kwargs)]
-    inputs = []
-    # a replay needs the same arguments but for the Tensors' values: each Tensor (keywords in name order) by shape, dtype and
-    # device, every other value whole (it is frozen in the kernels); and the same modes
-    with np.printoptions(threshold=sys.maxsize, floatmode="unique"):  # every element of an array, each exactly
-      layout = repr(_walk((args, sorted(kwargs.items())), lambda t: inputs.append(t) or (t.shape, t.dtype, t.device)))
-    key = (layout, Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
+    inputs, raw = [], []  # the Tensor arguments; the NumPy arguments, raw
+    # a replay needs the same arguments but for the Tensors' values: each Tensor (keywords in name order) in its place, with
+    # its shape, dtype and device, every other value whole (it is frozen in the kernels): a NumPy array by its bytes (its
+    # repr elides), the rest by repr (1 and 1.0 make different kernels); and the same modes
+    layout = repr(_walk((args, sorted(kwargs.items())), lambda t: inputs.append(t) or Tensor, lambda a: raw.append((a.shape, a.dtype, a.tobytes()))))
+    key = (layout, raw, [(t.shape, t.dtype, t.device) for t in inputs], Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
     if self.plan is not None: result = self._replay(inputs)
@@ -91,8 +91,10 @@ class TinyJit:
     return _walk(result, lambda t: fresh.get(id(t), t))
 
 
-def _walk(value, on_tensor):
-  """value with each Tensor in it replaced by on_tensor(Tensor), through tuples, lists and dict values at any depth."""
+def _walk(value, on_tensor, on_array=None):
+  """value with each Tensor in it replaced by on_tensor(Tensor), and each NumPy array by on_array(array) if given, through
+  tuples, lists (a namedtuple is rebuilt by its _make) and dict values at any depth."""
   if isinstance(value, Tensor): return on_tensor(value)
-  if isinstance(value, dict): return {key: _walk(item, on_tensor) for key, item in value.items()}
-  return type(value)(_walk(item, on_tensor) for item in value) if type(value) in (tuple, list) else value
+  if isinstance(value, np.ndarray) and on_array: return on_array(value)
+  if isinstance(value, dict): return {key: _walk(item, on_tensor, on_array) for key, item in value.items()}
+  return getattr(type(value), "_make", type(value))(_walk(item, on_tensor, on_array) for item in value) if isinstance(value, (tuple, list)) else value

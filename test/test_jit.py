@@ -1,5 +1,6 @@
 """SPEC "TinyJit": later calls replay the captured kernels, bit for bit what the plain call gives; optimiser steps
 train; randomness is drawn anew; a new input shape starts over; an lr set between calls is honoured."""
+import collections
 import numpy as np
 import pytest
 from minigrad import GlobalCounters, Tensor, TinyJit, nn
@@ -149,11 +150,12 @@ def test_a_state_tensor_changed_lazily_between_calls_is_read_at_its_new_value(de
 
 
 def test_tensors_nested_in_arguments_and_results_are_replayed_with_their_new_values(device):
-    # in a list, in a dict, given as keywords in either order, and returned two levels deep
-    step = TinyJit(lambda pair, scale, shift: [pair[0] * scale["by"] - shift, [pair[1] * 3]])
+    # in a namedtuple in a list, in a dict, given as keywords in either order, and returned two levels deep
+    Pair = collections.namedtuple("Pair", "left right")
+    step = TinyJit(lambda pairs, scale, shift: [pairs[0].left * scale["by"] - shift, [pairs[0].right * 3]])
     for i in range(4):
         x = float(i)
-        args = ([Tensor([x], device=device), Tensor([x + 1], device=device)], {"by": Tensor([2.0], device=device)})
+        args = ([Pair(Tensor([x], device=device), Tensor([x + 1], device=device))], {"by": Tensor([2.0], device=device)})
         kwargs = {"shift": Tensor([x / 2], device=device)}
         first, (second,) = step(*args, **kwargs) if i % 2 else step(args[0], shift=kwargs["shift"], scale=args[1])
         assert (first.item(), second.item()) == (2 * x - x / 2, 3 * (x + 1))
@@ -165,3 +167,9 @@ def test_a_numpy_argument_is_compared_whole_not_by_its_shortened_repr(device):
         array = np.zeros(2000, np.float32)
         array[1000] = i + 0.1  # repr() shows neither the middle of a long array nor all of a float's digits
         assert add_sum(Tensor([0.0], device=device), array).item() == pytest.approx(i + 0.1)
+
+
+def test_which_argument_is_a_tensor_is_part_of_what_a_replay_must_match(device):
+    pick = TinyJit(lambda a, b: a * 2 if b is None else b * 3)
+    one = Tensor([1.0], device=device)
+    assert [pick(one, None).item() for _ in range(3)] + [pick(None, one).item() for _ in range(3)] == [2.0] * 3 + [3.0] * 3
