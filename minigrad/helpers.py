@@ -1,8 +1,6 @@
 """Small shared utilities: the DEBUG level, counters, products."""
-import functools, operator, os
-
-
-def prod(xs): return functools.reduce(operator.mul, xs, 1)
+import os
+from math import prod  # noqa: F401 - shared: shapes' sizes
 
 
 DEBUG = int(os.getenv("DEBUG", "0"))

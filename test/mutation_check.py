@@ -188,6 +188,15 @@ EQUIVALENT = [
         "constant before any kernel, so its strides and offset are never read"),
     ("contraction result copied", "minigrad/backend_numpy.py", "op.arg).astype(dtype, copy=False)", "op.arg).astype(dtype, copy=True)",
         "one more copy, same values"),
+    ("reshape: merge groups while either shape has dims left", "minigrad/shapetracker.py", "while oi < len(old) and ni < len(new):",
+        "while oi < len(old) or ni < len(new):", "the dims other than 1 of both shapes have the same product and are grouped until the "
+        "products match, so both lists run out together (a shape with a 0 is canonical before it gets here)"),
+    ("schedule: a base read by any plain reader counts as plain", "minigrad/schedule.py", "or all(plain[c] for c in readers) and",
+        "or any(plain[c] for c in readers) and", "a base with two readers is shared, so it is inlined only when cheap, and then so is "
+        "every non-reduce source below it: those are inlined by the cheap rule, or kept for an expand, whatever `once` says"),
+    ("cross-entropy: log q of an impossible class set to 1", "minigrad/tensor.py", ".where(0, shifted)  # 0 * log 0", ".where(1, shifted)  # 0 * log 0",
+        "the value is multiplied by a target probability of 0; only a probability target's own gradient at a class whose logit is -inf "
+        "sees it, where the true derivative (-log q) is infinite and any finite value is a convention"),
 ]
 
 SWAPS = {"<": ["<=", ">"], "<=": ["<"], ">": [">="], ">=": [">"], "==": ["!="], "!=": ["=="], "+": ["-"], "-": ["+"],

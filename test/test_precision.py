@@ -147,6 +147,17 @@ def test_float32_column_sums_of_a_product(device):
     assert relative_error(got.numpy(), (a.astype(np.float64) * b).sum(0)) < 1e-6
 
 
+def test_float32_matrix_vector_products_along_a_long_row(device):
+    """A matrix times a vector (either side) is a contraction with rows or columns only: not a float32 BLAS gemv, which
+    is 5e-6 off for a vector times a (10**6, 2) matrix."""
+    rng = np.random.default_rng(9)
+    m, v = rng.uniform(0, 1, (2, 10**6)).astype(np.float32), rng.uniform(0, 1, 10**6).astype(np.float32)
+    expected = m.astype(np.float64) @ v.astype(np.float64)
+    x, y = Tensor(m, device=device), Tensor(v, device=device)
+    assert relative_error((x @ y).numpy(), expected) < 1e-6
+    assert relative_error((y @ Tensor(np.ascontiguousarray(m.T), device=device)).numpy(), expected) < 1e-6
+
+
 # ---- cross-entropy, logsumexp and KL over a 100,000-class vocabulary
 
 VOCAB = 100_000

@@ -364,6 +364,23 @@ def test_expand_a_padded_size1_dim(device):
         assert_close(row[i:i + 1].expand(5).numpy(), np.full(5, value), 0, 0, msg=f"row {i}")
 
 
+def test_expand_of_a_padded_view_over_a_view_that_needs_two(device):
+    """A permute then a flatten needs a second view; padding that masks the last view, then an expand of a size-1 dim,
+    must repeat every row, not only the first copy (the mask of the last view, not the first, decides)."""
+    a = np.arange(1, 7, dtype=np.float32).reshape(2, 3)
+    x = Tensor(a, device=device, requires_grad=True)
+    out = x.permute(1, 0).reshape(6).pad(((1, 1),)).reshape(8, 1).expand(8, 4)
+    assert len(out.lazydata.st.views) > 1
+    assert_close(out.numpy(), np.pad(a.T.reshape(6), (1, 1)).reshape(8, 1).repeat(4, 1), 0, 0)
+    weights = np.arange(32, dtype=np.float32).reshape(8, 4)
+    (out * Tensor(weights, device=device)).sum().backward()
+    assert_close(x.grad.numpy(), weights.sum(1)[1:7].reshape(3, 2).T, 0, 0)
+    tracker = ShapeTracker.from_shape((2, 3)).permute((1, 0)).reshape((6,))
+    tracker = tracker_pad(tracker, ((1, 1),)).reshape((8, 1)).expand((8, 4))
+    index, valid = buffer_indices(tracker)
+    assert valid.reshape(8, 4)[1:7].all() and not valid.reshape(8, 4)[[0, 7]].any()
+
+
 def test_a_size1_dim_is_not_an_expand():
     assert not ShapeTracker.from_shape((1, 4)).expands
     assert not ShapeTracker.from_shape((4,)).reshape((1, 4, 1)).expands
