@@ -3,7 +3,8 @@ view never reads outside its buffer.
 
 The property tests draw random chains of pad, shrink, reshape, permute, expand, flip, indexing (ints, slices with any
 step, None, ...), cat, stack, repeat, roll, split, contiguous and an affine op (x * 2 + 1, which maps padding's 0 to
-1, so padding added after it must still read 0) on small shapes, size-1 and size-0 dims included. NumPy runs the same
+1, so padding added after it must still read 0) on small shapes, size-1 and size-0 dims included; three chains in ten
+start with a permute and a reshape, so that later steps meet trackers of two views. NumPy runs the same
 chain on an array of element numbers (0 marks padding): that array gives the expected values and, through np.add.at,
 the exact gradient of sum(out * weights), since every step is linear. Values are distinct small integers, so float32
 results must match exactly.
@@ -141,8 +142,8 @@ def random_step(pick, shape, primitive):
     if not primitive:
         kinds += ["index", "index", "stack", "contiguous", "affine", "repeat"] + (["cat", "roll", "split"] if ndim else [])
     kind = pick.choice(kinds)
-    if kind == "pad":
-        return kind, tuple((pick.randint(0, 2), pick.randint(0, 2)) for _ in shape)
+    if kind == "pad":  # a size-1 dim is often left unpadded, so that an expand can follow the pad
+        return kind, tuple((0, 0) if size == 1 and pick.random() < 0.5 else (pick.randint(0, 2), pick.randint(0, 2)) for size in shape)
     if kind == "shrink":
         return kind, tuple(tuple(sorted([pick.randint(0, size), pick.randint(0, size)])) for size in shape)
     if kind == "reshape":
@@ -247,6 +248,9 @@ def random_chain(seed, primitive, max_steps):
     shape = tuple(pick.choice([1, 2, 3, 0, 4]) for _ in range(pick.randint(0, 4)))
     numbers = np.arange(1, prod(shape) + 1).reshape(shape)
     steps = []
+    if len(shape) > 1 and pick.random() < 0.3:  # a permute, then a reshape: mostly two views, which every later step must handle
+        steps = [("permute", tuple(reversed(range(len(shape))))), ("reshape", random_reshape(pick, shape[::-1]))]
+        numbers = numpy_step(numpy_step(numbers, *steps[0]), *steps[1])
     for _ in range(pick.randint(1, max_steps)):
         kind, arg = random_step(pick, numbers.shape, primitive)
         result = numpy_step(numbers, kind, arg)
