@@ -2,9 +2,9 @@
 this device reports (MINIGRAD_CL_SHAPE=gpu or cpu forces the GPU- or CPU-shaped kernels, so either can be tested on
 any device), built once per process, and queued without waiting.
 """
-import os, warnings
+import math, os, warnings
 import numpy as np
-from minigrad.helpers import DEBUG, GlobalCounters, prod
+from minigrad.helpers import DEBUG, GlobalCounters
 from minigrad.renderer_c import COMPUTE, OPENCL, Renderer, Shape
 
 INSTALL_HELP = ("install an OpenCL driver (on Debian/Ubuntu `apt-get install pocl-opencl-icd` for the CPU, or your GPU "
@@ -44,7 +44,7 @@ class Runner:
   """One compiled kernel: called with input buffers and argument values, it allocates the output, queues the launches
   and returns the output without waiting."""
   def __init__(self, backend, kernel):
-    self.backend, self.kernel, self.out_bytes = backend, kernel, prod(kernel.ops[-1].shape) * kernel.ops[-1].dtype.itemsize
+    self.backend, self.kernel, self.out_bytes = backend, kernel, math.prod(kernel.ops[-1].shape) * kernel.ops[-1].dtype.itemsize
     if self.out_bytes == 0: return  # nothing to compute, nothing to build
     program = Renderer(kernel, OPENCL, backend.shape).render()
     functions = backend.build(program.source)

@@ -1,8 +1,8 @@
 """The NUMPY backend: interprets a kernel's ops with NumPy. Views are strided NumPy views (no copies), and a sum of
 a product becomes one batched numpy.matmul over the operands' real (non-broadcast) dims, so matmul never builds the
 broadcast."""
+from math import prod
 import numpy as np
-from minigrad.helpers import prod
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 
 # each op's result is then cast to the op's dtype, so NOOP and CAST are the identity here

@@ -1,6 +1,5 @@
-"""Small shared utilities: the DEBUG level, counters, products."""
+"""Small shared utilities: the DEBUG level and counters."""
 import os
-from math import prod  # noqa: F401 - shared: shapes' sizes
 
 
 DEBUG = int(os.getenv("DEBUG", "0"))

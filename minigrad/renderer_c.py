@@ -21,9 +21,9 @@ work-group cooperates through local memory.
 Movement ops are index arithmetic: a read unravels its linear index through its ShapeTracker's views, and masks read
 as zero. Indices are 64-bit when a size needs it.
 """
+from math import prod
 from typing import NamedTuple, Tuple
 from minigrad.dtype import dtypes
-from minigrad.helpers import prod
 from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import strides_for
 

@@ -13,11 +13,11 @@ with a reduce through an expand, whose loop would repeat it. `contiguous()` alwa
 Constants and the offsets of input views are kernel arguments, not part of the kernel, so they never recompile. A
 graph of a structure seen before is not cut and lowered again: its launches are looked up by that structure.
 """
-import threading, time
+import math, threading, time
 from collections import defaultdict
 from minigrad.device import Device
 from minigrad.dtype import dtypes
-from minigrad.helpers import DEBUG, GlobalCounters, prod
+from minigrad.helpers import DEBUG, GlobalCounters
 from minigrad.ops import ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker, View
 
@@ -32,7 +32,7 @@ def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
 
 def _same_order(st, base):
   """True when st reads all of base row-major: a reshape at most, so the linear index is unchanged."""
-  return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))
+  return st is base.st or (st.contiguous and math.prod(st.shape) == math.prod(base.shape))
 
 
 def _choose_kernels(outs, order, consumers, views):
@@ -161,9 +161,9 @@ def run_schedule(schedule):
     if capture: capture[-1].append((runner, out, inputs, args))
     if DEBUG >= 2: Device[out.device].synchronize()  # so that the time is the kernel's
     elapsed = time.perf_counter() - t0
-    flops = sum(prod(kernel.ops[op.srcs[0]].shape) if op.op in (ReduceOps.SUM, ReduceOps.MAX) else prod(op.shape)
+    flops = sum(math.prod(kernel.ops[op.srcs[0]].shape) if op.op in (ReduceOps.SUM, ReduceOps.MAX) else math.prod(op.shape)
                 for op in kernel.ops if op.op not in (KernelOps.LOAD, KernelOps.CONST, KernelOps.RESHAPE))
-    mem = sum(prod(b.shape) * b.dtype.itemsize for b in (*inputs, out))
+    mem = sum(math.prod(b.shape) * b.dtype.itemsize for b in (*inputs, out))
     GlobalCounters.kernel_count += 1
     GlobalCounters.global_ops += flops
     GlobalCounters.global_mem += mem

@@ -7,8 +7,8 @@ a view lying wholly in padding points at no memory at all, so no valid position 
 """
 from __future__ import annotations
 from functools import lru_cache
+from math import prod
 from typing import NamedTuple, Optional, Tuple
-from minigrad.helpers import prod
 
 
 @lru_cache(maxsize=None)

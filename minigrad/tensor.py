@@ -2,11 +2,11 @@
 Function contexts walked in reverse topological order."""
 from __future__ import annotations
 import contextlib, functools, itertools, math, threading, weakref
+from math import prod
 import numpy as np
 import minigrad.function as F
 from minigrad.device import Device
 from minigrad.dtype import DType, dtypes
-from minigrad.helpers import prod
 from minigrad.lazy import LazyBuffer
 
 

@@ -52,7 +52,7 @@ CURATED = [
     ("schedule: padding not wrapped in where(valid, value, 0)", "minigrad/schedule.py",
         "if st.masked:  # computed through padding", "if False:  # computed through padding"),
     ("schedule: same order ignores the size", "minigrad/schedule.py",
-        "return st is base.st or (st.contiguous and prod(st.shape) == prod(base.shape))", "return st is base.st or st.contiguous"),
+        "return st is base.st or (st.contiguous and math.prod(st.shape) == math.prod(base.shape))", "return st is base.st or st.contiguous"),
     ("schedule: offset argument dropped", "minigrad/schedule.py", "slot(object(), first.offset) if first.offset else None)", "None)"),
     ("schedule: offsets stay in the kernel", "minigrad/schedule.py",
         "    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])\n"
@@ -71,7 +71,8 @@ CURATED = [
         "  return LazyBuffer(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value)",
         "  return _node(device, ShapeTracker.from_shape((1,) * len(shape)), dtype, LoadOps.CONST, arg=value)"),
     ("schedule: reduce flops counted per output", "minigrad/schedule.py",
-        "prod(kernel.ops[op.srcs[0]].shape) if isinstance(op.op, ReduceOps) else prod(op.shape)", "prod(op.shape)"),
+        "math.prod(kernel.ops[op.srcs[0]].shape) if op.op in (ReduceOps.SUM, ReduceOps.MAX) else math.prod(op.shape)",
+        "math.prod(op.shape)"),
     # shapetracker.py: masks, bounds and strides
     ("shapetracker: expand of a padded size-1 dim keeps it valid", "minigrad/shapetracker.py",
         "(0, new if m == (0, 1) else 0)", "(0, new)"),

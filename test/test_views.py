@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 from minigrad import GlobalCounters, Tensor
 from minigrad import schedule
-from minigrad.helpers import prod
+from math import prod
 from minigrad.ops import KernelOps, LoadOps
 from minigrad.shapetracker import ShapeTracker, View
 from helpers import assert_close

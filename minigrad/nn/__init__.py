@@ -1,7 +1,6 @@
 """Layers with PyTorch's parameter names, shapes and default initialisation. Each is a plain object whose Tensor
 attributes are its parameters (see nn.state), called as layer(x)."""
 import math
-from minigrad.helpers import prod
 from minigrad.tensor import Tensor
 from minigrad.nn import optim, state  # noqa: F401 - so that nn.optim and nn.state work after `from minigrad import nn`
 
@@ -12,7 +11,7 @@ def _pair(value): return (value, value) if isinstance(value, int) else tuple(val
 def _weight_and_bias(out_features, *fan_in_shape, bias=True):
   """A weight of shape (out_features, *fan_in_shape) and a bias of out_features (None without bias), both drawn from
   U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = prod(fan_in_shape): PyTorch's default init for Linear and Conv2d."""
-  bound = 1 / math.sqrt(prod(fan_in_shape))
+  bound = 1 / math.sqrt(math.prod(fan_in_shape))
   weight = Tensor.uniform(out_features, *fan_in_shape, low=-bound, high=bound, requires_grad=True)
   return weight, Tensor.uniform(out_features, low=-bound, high=bound, requires_grad=True) if bias else None
 
