@@ -476,6 +476,7 @@ class Tensor:
 
   def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
     start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]  # a 0-d tensor becomes (1,)
+    if start > end: raise ValueError(f"flatten of {self.shape}: start_dim {start_dim} comes after end_dim {end_dim}")
     return self._reshaped((*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:]))
 
   def unsqueeze(self, dim) -> Tensor:
@@ -488,9 +489,9 @@ class Tensor:
 
   def expand(self, *shape) -> Tensor:
     shape = _shape(shape, allow_infer=True)  # -1 keeps a size; new dims lead
-    shape = tuple(old if new == -1 else new for old, new in zip((1,) * (len(shape) - self.ndim) + self.shape, shape))
-    if len(shape) < self.ndim or any(old not in (1, new) for old, new in zip(self.shape[::-1], shape[::-1])):
-      raise ValueError(f"cannot expand shape {self.shape} to {shape}")
+    shape = tuple(old if new == -1 else new for old, new in zip((-1,) * (len(shape) - self.ndim) + self.shape, shape))
+    if len(shape) < self.ndim or -1 in shape or any(old not in (1, new) for old, new in zip(self.shape[::-1], shape[::-1])):
+      raise ValueError(f"cannot expand shape {self.shape} to {shape}: each size equals the old one or grows from 1 (-1 keeps an old size: not in a new dim)")
     return self._broadcast_to(shape)
 
   def pad(self, pads, value=0.0) -> Tensor:

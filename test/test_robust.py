@@ -131,3 +131,14 @@ def test_bad_operands_expands_and_cats_raise_clear_errors():
         x.expand(3, 3)
     with pytest.raises(ValueError, match="cat needs at least one tensor, each of at least 1 dim"):
         Tensor.cat(Tensor(1.0), Tensor(2.0))
+    with pytest.raises(ValueError, match=r"cannot expand shape \(2,\) to \(-1, 2\).*not in a new dim"):  # PyTorch refuses it too
+        Tensor([1.0, 2.0]).expand(-1, 2)  # a new leading dim has no size to keep (it was read as 1)
+    assert Tensor([1.0, 2.0]).expand(3, -1).shape == (3, 2)
+
+
+def test_flatten_with_start_dim_after_end_dim_is_refused():
+    x = Tensor.zeros(2, 3, 4)
+    for start, end in ((1, 0), (-1, 0), (2, -2)):
+        with pytest.raises(ValueError, match=f"start_dim {start} comes after end_dim {end}"):
+            x.flatten(start, end)  # it gave a shape with a new dim of 1 (2, 1, 3, 4)
+    assert x.flatten(1, 1).shape == (2, 3, 4) and x.flatten(-2, -1).shape == (2, 12)
