@@ -193,7 +193,7 @@ class Renderer:
     if op.op is TernaryOps.WHERE and width == 1: return f"({srcs[0]} ? {srcs[1]} : {srcs[2]})"
     if op.op is TernaryOps.WHERE:  # select() picks by the top bit of a mask as wide as the values
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
-    if op.op is BinaryOps.MAX: return maximum(*srcs, op.dtype, width)
+    if op.op is BinaryOps.MAX or op.op is BinaryOps.ADD and op.dtype == dtypes.bool: return maximum(*srcs, op.dtype, width)  # bools add as or
     if op.op is UnaryOps.SIN: return per_lane("sin", srcs[0], COMPUTE[op.dtype.name], width)
     # PoCL's exp takes one path on 4 lanes or more and another on fewer, a float apart at times: where kernels use vectors,
     # a scalar exp runs on 4 lanes, so a value recomputed in a vector kernel and in a scalar one is the same (the

@@ -431,6 +431,7 @@ class Tensor:
   @_takes_dim
   def prod(self, axis=None, keepdim=False) -> Tensor:
     """Product along axes by pairwise multiplication (log2(n) steps), so zeros and signs are exact."""
+    if self.dtype == dtypes.float16: return self.float().prod(axis, keepdim).half()  # multiplies in float32, rounded once
     axes = _axes(axis, self.ndim) if self.ndim else ()  # a 0-d tensor reduces over nothing, whatever the axis
     kept = [i for i in range(self.ndim) if i not in axes]
     x = self.permute(*kept, *axes).reshape(*[self.shape[i] for i in kept], self._count(axis))  # not -1: a kept dim may be 0
@@ -491,7 +492,7 @@ class Tensor:
     shape = _shape(shape, allow_infer=True)  # -1 keeps a size; new dims lead
     shape = tuple(old if new == -1 else new for old, new in zip((-1,) * (len(shape) - self.ndim) + self.shape, shape))
     if len(shape) < self.ndim or -1 in shape or any(old not in (1, new) for old, new in zip(self.shape[::-1], shape[::-1])):
-      raise ValueError(f"cannot expand shape {self.shape} to {shape}: each size equals the old one or grows from 1 (-1 keeps an old size: not in a new dim)")
+      raise ValueError(f"cannot expand shape {self.shape} to {shape}: a size stays or grows from 1 (-1 keeps one, so not in a new dim)")
     return self._broadcast_to(shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
@@ -521,7 +522,7 @@ class Tensor:
   def flip(self, axis) -> Tensor: return self._apply(F.Flip, arg=_axes(axis, self.ndim) if self.ndim else ())  # a 0-d tensor is its own flip
 
   def __getitem__(self, index) -> Tensor:
-    """NumPy's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
+    """PyTorch's indexing: ints, slices (any step), None, ..., integer Tensors and lists of any shape (gathers,
     differentiable; several broadcast together) and bool masks (they select their true positions, read on the host)."""
     index = [Tensor(i if np.size(i) else np.zeros(np.shape(i), np.int32), device=self.device) if isinstance(i, (list, np.ndarray)) else i
              for i in (index if isinstance(index, tuple) else (index,))]
@@ -558,8 +559,9 @@ class Tensor:
     for d, step in steps: x = x.transpose(d, -1)._windows(1, step, 1).squeeze(-1).transpose(d, -1)  # windows of one element
     x = x.reshape(*final_shape)
     if not gathers: return x
-    # NumPy's rule: the gathered dims replace the advanced indices (tensors and ints) if they are adjacent, else go first
-    advanced = [k for k, item in enumerate(index) if isinstance(item, (Tensor, int, np.integer))]
+    # PyTorch's rule: the gathered dims replace the tensor indices if they are adjacent, else go first. Ints only drop their
+    # dims, so they separate nothing (NumPy counts them as tensors: x[0, :, idx] would put idx's dims first)
+    advanced = [k for k, item in enumerate(i for i in index if not isinstance(i, (int, np.integer))) if isinstance(item, Tensor)]
     return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
 
   def _index(self, idx: Tensor, dim, wrap=True) -> Tensor:

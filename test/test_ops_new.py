@@ -30,7 +30,7 @@ ADVANCED = {
     "tensor after slice": (slice(1, None), np.array([[0, -1]])),
     "int and tensor adjacent": (2, np.array([3, 0])),
     "separated tensors go first": (np.array([[0, 4]]), slice(None), np.array([[2], [1]])),
-    "int, slice, tensor go first": (1, slice(None), np.array([0, 2, 2])),
+    "tensor, int, tensor stay in place": (np.array([[0, 4]]), 1, np.array([[2], [1]])),
     "ellipsis then tensor": (Ellipsis, np.array([[2, 0], [1, 1]])),
     "none and tensor": (None, np.array([1, 3]), None),
     "0-d tensor": (np.array(2),),
@@ -41,6 +41,22 @@ ADVANCED = {
 def test_integer_tensor_indices_of_any_shape_gather_like_numpy(device, name):
     index = ADVANCED[name]
     check(lambda t: t[tensor_args(index, device)], lambda x: x[index], TABLE, device=device)
+
+
+# where PyTorch's placement differs from NumPy's: an int between tensor indices and slices separates nothing (PyTorch
+# applies ints first); NumPy counts it as an advanced index, so x[1, :, idx] would put idx's dim first
+INT_THEN_TENSOR = {
+    "int, slice, tensor": ((1, slice(None), np.array([0, 2, 2])), lambda x: x[1][:, [0, 2, 2]]),
+    "tensor, slice, int": ((np.array([0, 4]), slice(None), 2), lambda x: x[:, :, 2][[0, 4]]),
+    "int, slice, 2-d tensor": ((2, slice(1, None), np.array([[0, 1]])), lambda x: x[2][1:, [[0, 1]]]),
+    "slice, int, tensor": ((slice(None), 3, np.array([2, 0])), lambda x: x[:, 3][:, [2, 0]]),
+}
+
+
+@pytest.mark.parametrize("name", list(INT_THEN_TENSOR))
+def test_ints_do_not_separate_tensor_indices_as_pytorch(device, name):
+    index, reference = INT_THEN_TENSOR[name]
+    check(lambda t: t[tensor_args(index, device)], reference, TABLE, device=device)
 
 
 def test_empty_index_tensor_and_empty_mask_gather_nothing(device):

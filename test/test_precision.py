@@ -109,6 +109,15 @@ def test_gradient_below_a_half_cast_runs_in_the_inputs_dtype(device):
     assert_close(x.grad.numpy(), np.full(4, np.float32(3.3) * np.float32(np.float16(1.7))), 1e-6)
 
 
+def test_half_prod_multiplies_in_float32(device):
+    """Half products whose partial products leave half's range (1e-8 is 0 and 1e6 inf in half, and 0 * inf is NaN) but
+    whose results fit: multiplied in float32, rounded once."""
+    x = Tensor(np.array([[1e-4, 1e3], [1e-4, 1e3], [1e3, 1e-3], [1e3, 1e-3]], np.float16), device=device)
+    assert x.prod().dtype == dtypes.float16
+    assert_close(x.prod(0).numpy(), [0.01, 1.0], 2e-3)
+    assert_close(x.prod().numpy(), 0.01, 2e-3)
+
+
 # ---- long float32 sums: within 1e-6 relative of float64
 
 @pytest.mark.parametrize("shape, axis", [((10**6, 2), 0), ((2, 10**6), 1), ((1000, 1000), 0), ((1000, 1000), 1),

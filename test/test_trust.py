@@ -477,3 +477,16 @@ def test_betas_is_the_same_as_b1_b2():
 def test_layernorm_takes_dim_as_pytorch_spells_it(device):
     x = Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), device=device)
     np.testing.assert_array_equal(x.layernorm(dim=0).numpy(), x.layernorm(axis=0).numpy())
+
+
+def test_bool_addition_is_a_logical_or_on_every_device(device):
+    """bool + bool is a bool (PyTorch's or): on CL a bool computes as an int, and 1 + 1 once stored 2 in a bool, which
+    read as True but counted 2 in a sum and was not == True."""
+    rng = np.random.default_rng(3)
+    a_np, b_np = rng.random(67) < 0.5, rng.random(67) < 0.5  # past a vector width: vector and scalar code both run
+    a, b = Tensor(a_np, device=device), Tensor(b_np, device=device)
+    assert (a + b).dtype == dtypes.bool
+    assert_close((a + b).cast(dtypes.int32).numpy(), (a_np | b_np).astype(np.int32), 0, 0)
+    assert (a + a + b).sum().item() == (a_np | b_np).sum()
+    assert_close(((a + b) == True).numpy(), a_np | b_np, 0, 0)  # noqa: E712 - the comparison is the point
+    assert_close(((a + True) * 3).numpy(), np.full(67, 3), 0, 0)
