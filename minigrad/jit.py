@@ -27,7 +27,9 @@ class TinyJit:
   optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
   targets (they check the capture's indices only; a replayed index out of range reads the nearest row, never outside
   memory). Tensor arguments, alone or inside tuples, lists and dicts, arrive as realized copies without a graph
-  (requires_grad is not kept). A Tensor returned, alone or inside tuples, lists and dicts, holds new memory on every replay."""
+  (requires_grad is not kept). A Tensor returned, alone or inside tuples, lists and dicts, holds new memory on every replay.
+  A TinyJit called inside another's capture runs (or captures) as a plain call would, so the outer one replays its kernels
+  and random draws too."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None
@@ -44,7 +46,7 @@ class TinyJit:
     key = (layout, raw, [(t.shape, t.dtype, t.device) for t in inputs], Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
-    if self.plan is not None: result = self._replay(inputs)
+    if self.plan is not None and not schedule.capture: result = self._replay(inputs)  # inside another's capture: captured again
     else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, inputs)
     self.key = (*key[:-1], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
     return result
@@ -55,7 +57,7 @@ class TinyJit:
     if held: Tensor.realize(*held)
     held = {id(t): (t, t.lazydata) for t in held}
     schedule.capture.append([])
-    Tensor._jit_log = log = []
+    Tensor._jit_logs.append(log := [])
     try:
       result = self.fn(*args, **kwargs)
       outs = []
@@ -63,7 +65,7 @@ class TinyJit:
       changed = [t for t, old in held.values() if t.lazydata is not old]
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()
       if outs + changed: Tensor.realize(*outs, *changed)
-    finally: launches, Tensor._jit_log = schedule.capture.pop(), None
+    finally: launches, _ = schedule.capture.pop(), Tensor._jit_logs.pop()
     # A replay maps each buffer of the captured call, known by its id, to the one that stands in for it: the new
     # arguments, the current value of each state tensor, fresh draws and the outputs of its own launches. Any other
     # buffer the kernels read (a constant, a weight never assigned) is fixed data, read as captured.

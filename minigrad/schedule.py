@@ -24,7 +24,7 @@ from minigrad.shapetracker import ShapeTracker, View
 CHEAP_OPS = 8
 schedule_lock = threading.RLock()  # graphs share nodes: one thread schedules and runs at a time
 schedules = {}  # a graph's structure (its ops, views, constants and leaves by place) -> its launches, bases by place
-capture = []  # while a TinyJit captures: a list that receives (runner, out base, input bases, args) per launch
+capture = []  # per TinyJit capture under way (nested ones too): a list that receives (runner, out base, input bases, args) per launch
 
 
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
@@ -158,7 +158,7 @@ def run_schedule(schedule):
     t0 = time.perf_counter()
     runner = Device[out.device].compile(kernel)
     out.mark_realized(runner([b.realized for b in inputs], args))
-    if capture: capture[-1].append((runner, out, inputs, args))
+    for launches in capture: launches.append((runner, out, inputs, args))  # a capture inside another's feeds both
     if DEBUG >= 2: Device[out.device].synchronize()  # so that the time is the kernel's
     elapsed = time.perf_counter() - t0
     flops = sum(math.prod(kernel.ops[op.srcs[0]].shape) if op.op in (ReduceOps.SUM, ReduceOps.MAX) else math.prod(op.shape)

@@ -72,10 +72,10 @@ class Tensor:
   _rng = np.random.default_rng()
   __array_ufunc__ = None  # NumPy defers to Tensor's operators: np.float32(2) * t is a Tensor, not an array of Tensors
   # for TinyJit: every live tensor ever assigned (id -> tensor: the state a replay reads), how many tensors were assigned
-  # for the first time, and, while it captures, a list that receives (redraw, buffer) for each random draw
+  # for the first time, and, for each capture under way (nested ones too), a list that receives (redraw, buffer) per random draw
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
   _first_assigns = 0
-  _jit_log: list | None = None
+  _jit_logs: list[list] = []
   _differentiated: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # backward()'s roots since the last optimiser step
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -176,7 +176,7 @@ class Tensor:
     every device, and a TinyJit replay draws anew."""
     def make(): return Tensor(draw(Tensor._rng, _shape(shape)), dtype=dtype, device=device, requires_grad=requires_grad)
     result = make()
-    if Tensor._jit_log is not None: Tensor._jit_log.append((lambda: make().lazydata, result.lazydata))
+    for log in Tensor._jit_logs: log.append((lambda: make().lazydata, result.lazydata))
     return result
 
   @staticmethod

@@ -198,6 +198,12 @@ EQUIVALENT = [
     ("cross-entropy: log q of an impossible class set to 1", "minigrad/tensor.py", ".where(0, shifted)  # 0 * log 0", ".where(1, shifted)  # 0 * log 0",
         "the value is multiplied by a target probability of 0; only a probability target's own gradient at a class whose logit is -inf "
         "sees it, where the true derivative (-log q) is infinite and any finite value is a convention"),
+    ("logsumexp: an infinite peak replaced by 1, not 0", "minigrad/tensor.py", "== 0).where(peak, 0)  # an infinite peak",
+        "== 0).where(peak, 1)  # an infinite peak", "only a row whose max is infinite or NaN gets it, and its result is that "
+        "infinity or NaN whatever finite number stands in for the peak; the peak is detached, so no gradient sees it"),
+    ("contract: a size-2 broadcast dim counted as varying in a", "minigrad/backend_numpy.py", "(stride_a != 0 or size == 1, stride_b",
+        "(stride_a != 0 or size == 2, stride_b", "the dim then joins the batch (or rows) of the matmul instead of being sliced "
+        "away: it is computed twice with the same values, only slower"),
 ]
 
 SWAPS = {"<": ["<=", ">"], "<=": ["<"], ">": [">="], ">=": [">"], "==": ["!="], "!=": ["=="], "+": ["-"], "-": ["+"],

@@ -173,3 +173,25 @@ def test_which_argument_is_a_tensor_is_part_of_what_a_replay_must_match(device):
     pick = TinyJit(lambda a, b: a * 2 if b is None else b * 3)
     one = Tensor([1.0], device=device)
     assert [pick(one, None).item() for _ in range(3)] + [pick(None, one).item() for _ in range(3)] == [2.0] * 3 + [3.0] * 3
+
+
+def test_a_tinyjit_inside_another_is_replayed_by_the_outer_one(device):
+    """The outer capture records the inner function's kernels and random draws too, whether the inner TinyJit captures
+    inside it or already replays on its own (it is then captured again); both stay bit for bit the plain functions."""
+    def inner_fn(x): return (x * 3 + Tensor.rand(3, device=device)).exp()
+    def outer_fn(x, inner): return inner(x * 2) - 1
+    for warm_inner_first in (False, True):
+        inner = TinyJit(inner_fn)
+        if warm_inner_first:
+            for i in range(3): inner(Tensor.full((3,), float(i), device=device))
+        outer = TinyJit(lambda x: outer_fn(x, inner))
+        for i in range(5):
+            value = np.full(3, 0.1 * i, np.float32)
+            Tensor.manual_seed(i)
+            expected = outer_fn(Tensor(value, device=device), inner_fn).numpy()
+            Tensor.manual_seed(i)
+            np.testing.assert_array_equal(outer(Tensor(value, device=device)).numpy(), expected, err_msg=f"call {i}")
+        Tensor.manual_seed(9)
+        expected = inner_fn(Tensor.ones(3, device=device)).numpy()
+        Tensor.manual_seed(9)
+        np.testing.assert_array_equal(inner(Tensor.ones(3, device=device)).numpy(), expected, err_msg="the inner one alone after")
