@@ -204,6 +204,11 @@ EQUIVALENT = [
     ("contract: a size-2 broadcast dim counted as varying in a", "minigrad/backend_numpy.py", "(stride_a != 0 or size == 1, stride_b",
         "(stride_a != 0 or size == 2, stride_b", "the dim then joins the batch (or rows) of the matmul instead of being sliced "
         "away: it is computed twice with the same values, only slower"),
+    ("contract: a size-1 dim not counted as varying in a", "minigrad/backend_numpy.py", "(stride_a != 0 or size == 1, stride_b",
+        "(stride_a != 0 or size == 0, stride_b", "a size-1 dim lands in another group, where slicing it to one element or moving it "
+        "changes nothing (an empty operand returned before)"),
+    ("join: the output shaped like the first op", "minigrad/backend_numpy.py", "np.zeros(kernel.ops[-1].shape,", "np.zeros(kernel.ops[-0].shape,",
+        "a join kernel holds only loads and adds, all in the output's shape"),
 ]
 
 SWAPS = {"<": ["<=", ">"], "<=": ["<"], ">": [">="], ">=": [">"], "==": ["!="], "!=": ["=="], "+": ["-"], "-": ["+"],
