@@ -31,6 +31,19 @@ def test_backward_is_lazy(device):
     assert_close(grad, 2 * VALUES * np.exp(VALUES * VALUES), 1e-5)
 
 
+def test_reading_a_computed_tensor_again_computes_nothing(device):
+    """numpy(), tolist() and item() realize the tensor itself, so a second read (or a later use) finds it computed."""
+    x = Tensor(VALUES, device=device).realize()
+    y = (x * 2).exp()
+    GlobalCounters.reset()
+    first = y.numpy()
+    assert GlobalCounters.kernel_count == 1
+    assert_close(y.numpy(), first, 0, 0)
+    assert y.tolist() == first.tolist() and GlobalCounters.kernel_count == 1
+    assert_close((y + 1).numpy(), first + 1, 0, 0)
+    assert GlobalCounters.kernel_count == 2, "y was computed again"
+
+
 def test_reset_zeroes_the_counters(device):
     (Tensor(VALUES, device=device) * 2).numpy()
     GlobalCounters.reset()
