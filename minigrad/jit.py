@@ -29,7 +29,9 @@ class TinyJit:
   memory). Tensor arguments, alone or inside tuples, lists and dicts, arrive as realized copies without a graph
   (requires_grad is not kept). A Tensor returned, alone or inside tuples, lists and dicts, holds new memory on every replay.
   A TinyJit called inside another's capture runs (or captures) as a plain call would, so the outer one replays its kernels
-  and random draws too."""
+  and random draws too. One thread at a time: what a capture records (launches, random draws, assigned tensors) is
+  kept per process, so while a TinyJit captures or replays no other thread may run minigrad (realizing from several
+  threads is safe without TinyJit)."""
 
   def __init__(self, fn):
     self.fn, self.key, self.calls, self.plan = fn, None, 0, None

@@ -217,7 +217,8 @@ class Tensor:
   def grad_enabled() -> bool: return getattr(Tensor._grad_mode, "enabled", True)
 
   # blocks: no graph is recorded inside no_grad() (in this thread); Tensor.training (dropout acts only while it is True) is
-  # mode inside train()
+  # mode inside train(). Tensor.training is one flag for the whole process, as tinygrad's: train() blocks that threads
+  # enter and leave at the same time overlap, and may leave it changed (grad mode has no such problem: it is per thread)
   @staticmethod
   def no_grad(): return _setting(Tensor._grad_mode, "enabled", False)
   @staticmethod
