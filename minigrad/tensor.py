@@ -493,7 +493,7 @@ class Tensor:
     shape = _shape(shape, allow_infer=True)  # -1 keeps a size; new dims lead
     shape = tuple(old if new == -1 else new for old, new in zip((-1,) * (len(shape) - self.ndim) + self.shape, shape))
     if len(shape) < self.ndim or -1 in shape or any(old not in (1, new) for old, new in zip(self.shape[::-1], shape[::-1])):
-      raise ValueError(f"cannot expand shape {self.shape} to {shape}: a size stays or grows from 1 (-1 keeps one, so not in a new dim)")
+      raise ValueError(f"cannot expand shape {self.shape} to {shape}: a size stays or grows from 1, and -1 keeps an old one (new dims have none)")
     return self._broadcast_to(shape)
 
   def pad(self, pads, value=0.0) -> Tensor:
