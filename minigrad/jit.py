@@ -54,6 +54,7 @@ class TinyJit:
     return result
 
   def _capture(self, args, kwargs, inputs):
+    input_ids = [id(t.lazydata.realized) for t in inputs]  # before the function runs: it may assign to an argument
     held = list(Tensor._assigned.values())  # state: the tensors assigned before, each computed into a buffer of its own
     for t in held: t.lazydata = t.lazydata.contiguous()
     if held: Tensor.realize(*held)
@@ -74,7 +75,6 @@ class TinyJit:
     read = {id(b.realized): b.realized for _, _, in_bases, _ in launches for b in in_bases}
     state = {id(old.realized): t for t, old in held.values() if id(old.realized) in read}
     steps = [(runner, [id(b.realized) for b in in_bases], id(out.realized), launch_args) for runner, out, in_bases, launch_args in launches]
-    input_ids = [id(t.lazydata.realized) for t in inputs]
     made = {*input_ids, *state, *[id(draw.realized) for _, draw in log], *[out for _, _, out, _ in steps]}
     fixed = {i: buffer for i, buffer in read.items() if i not in made}
     updates, fresh = [(t, id(t.lazydata.realized)) for t in changed], [(t, id(t.lazydata.realized)) for t in outs]

@@ -120,6 +120,20 @@ def test_in_place_ops_on_temporaries_inside_do_not_stop_replays(device):
     assert len(calls) == 2  # a plain call and the capture; the rest are replays
 
 
+def test_in_place_ops_on_arguments_inside_are_replayed_on_the_new_arguments(device):
+    """An argument changed in place (x /= 255, a common first line) is still the argument: replays read each call's."""
+    def scaled(x):
+        x /= 255
+        return x.sum()
+
+    def shifted(x):
+        x += 1
+        return x * 2
+    scaled, shifted = TinyJit(scaled), TinyJit(shifted)
+    assert [scaled(Tensor([255.0 * i], device=device)).item() for i in range(1, 6)] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert [shifted(Tensor([float(i)], device=device)).item() for i in range(5)] == [2.0, 4.0, 6.0, 8.0, 10.0]
+
+
 def test_a_new_python_argument_or_mode_starts_over(device):
     """Python values and Tensor.training are frozen in the captured kernels: a new one captures again instead of
     replaying stale kernels."""
