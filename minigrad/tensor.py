@@ -863,8 +863,9 @@ class Tensor:
 
 for _method in ("exp", "log", "sqrt", "sin", "sigmoid"):  # each runs its primitive Function (F.Exp, ...) on self as a float
   setattr(Tensor, _method, lambda self, function=getattr(F, _method.capitalize()): self._floating()._apply(function))
-# composites whose steps cancel (2 * sigmoid(2x) - 1 near 0, log(1 + exp(x))): float16 computes them in float32, rounded once, as PyTorch
-for _method in ("cos", "tan", "tanh", "gelu", "softplus", "elu"):
+# functions whose steps cancel (2 * sigmoid(2x) - 1 near 0, log(1 + exp(x))), overflow (sigmoid(-12) takes exp(12)) or
+# round twice (exp2's x * log(2)): float16 computes them in float32, rounded once, as PyTorch
+for _method in ("cos", "tan", "tanh", "gelu", "softplus", "elu", "sigmoid", "silu", "exp2", "log2", "rsqrt"):
   setattr(Tensor, _method, _accumulates(getattr(Tensor, _method)))
 # each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
 for _method, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv"), ("pow", "pow")):

@@ -214,6 +214,18 @@ def test_float16_composites_compute_in_float32_and_round_once(device, name):
     assert_close(got.numpy(), HALF_COMPOSITES[name](x.astype(np.float64)).astype(np.float16), rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.parametrize("name,x,expected", [("sigmoid", -12.0, 6.1442e-06), ("silu", -12.0, -7.3730e-05), ("exp2", 10.0, 1024.0),
+                                             ("log2", 1024.0, 10.0), ("rsqrt", 3.0, 0.57735)])
+def test_float16_functions_that_overflow_or_round_twice_in_half_compute_in_float32(device, name, x, expected):
+    require_dtype(dtypes.float16, device)  # in half: sigmoid(-12) took exp(12) = inf and gave 0, exp2(10) gave 1026
+    t = Tensor(np.float16([x]), device=device, requires_grad=True)
+    got = getattr(t, name)()
+    got.sum().backward()
+    assert got.dtype == t.grad.dtype == dtypes.float16
+    assert_close(got.numpy(), [expected], rtol=1e-3)
+    assert np.isfinite(t.grad.numpy()).all() and t.grad.numpy()[0] != 0  # sigmoid's was 0 too
+
+
 # ---- int32: refused, never wrapped
 
 @pytest.mark.parametrize("make", [lambda d: Tensor([2**40], device=d), lambda d: Tensor(np.array([2**33 + 5]), device=d),
