@@ -20,9 +20,10 @@ def load(flat: np.ndarray, st, offset=0, pad=True) -> np.ndarray:
   row-major. `offset` moves the first view (a LOAD's offset argument)."""
   for depth, view in enumerate(st.views):
     if depth: flat, offset = np.ascontiguousarray(array).reshape(-1), 0
-    mask = view.mask or tuple((0, size) for size in view.shape)
+    mask = view.mask or ()  # an unmasked view's window is the whole view
     start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))
-    array = np.ndarray(tuple(hi - lo for lo, hi in mask), flat.dtype, flat, start * flat.itemsize, tuple(s * flat.itemsize for s in view.strides))
+    window_shape = tuple(hi - lo for lo, hi in mask) or view.shape
+    array = np.ndarray(window_shape, flat.dtype, flat, start * flat.itemsize, tuple(s * flat.itemsize for s in view.strides))
     if view.mask and pad:  # zeros with the window written in: numpy.pad costs ten times as much on small arrays
       window, array = array, np.zeros(view.shape, flat.dtype)
       array[tuple(slice(lo, hi) for lo, hi in mask)] = window
@@ -47,13 +48,13 @@ def contract(a: np.ndarray, b: np.ndarray, axes) -> np.ndarray:
   right = only_cols.transpose(neither + batch + inner + cols + rows).reshape(size(batch), size(inner), size(cols))
   if left.dtype == np.float32 and not (rows and cols):  # a dot, not a matrix product: BLAS would sum it in float32
     left, right = left.astype(np.float64), right.astype(np.float64)
-  order = neither + batch + rows + cols  # contiguous operands keep numpy.matmul on its BLAS path
-  out = np.matmul(np.ascontiguousarray(left), np.ascontiguousarray(right))
+  order = neither + batch + rows + cols  # operands in C or Fortran order (a transposed matrix) keep numpy.matmul on its BLAS path
+  out = np.matmul(*(m if m.flags.c_contiguous or m.flags.f_contiguous else np.ascontiguousarray(m) for m in (left, right)))
   out = out.reshape([1] * len(neither) + [shape[i] for i in order[len(neither):]]).transpose([order.index(i) for i in kept])
   return np.broadcast_to(out.reshape([1 if i in axes or i in neither else s for i, s in enumerate(shape)]), out_shape)
 
 
-def _step(kernel, op, pad=True):
+def _step(kernel, op, pad=True, over=None):
   """A function (values, inputs, args) -> this op's value, with everything that doesn't depend on data decided now."""
   srcs, dtype = op.srcs, op.dtype.np
   if op.op is KernelOps.LOAD:  # an offset argument moves the view
@@ -72,6 +73,8 @@ def _step(kernel, op, pad=True):
   if op.op is ReduceOps.MAX: return lambda values, inputs, args: values[srcs[0]].max(axis=op.arg, keepdims=True)
   if op.op is ReduceOps.GATHER: return lambda values, inputs, args: np.take_along_axis(values[srcs[0]], values[srcs[1]], op.arg[0])
   function = ELEMENTWISE[op.op]
+  if over is not None:  # written into the memory of source `over`, which dies here: no new memory
+    return lambda values, inputs, args: function(*[values[i] for i in srcs], out=values[over], casting="unsafe")
   return lambda values, inputs, args: function(*[values[i] for i in srcs]).astype(dtype, copy=False)
 
 
@@ -90,8 +93,14 @@ def prepare(kernel):
   if all(op.op is BinaryOps.ADD or op.op is KernelOps.LOAD and len(op.arg.st.views) == 1 and op.arg.st.views[0].mask for op in kernel.ops):
     return lambda inputs, args: join(kernel, inputs, args)
   skipped = {op.srcs[0] for op in kernel.ops if isinstance(op.op, ReduceOps) and kernel.product_summed_by(op) is not None}
-  last_use = {src: i for i, op in enumerate(kernel.ops) for src in op.srcs}
-  steps = [(i, _step(kernel, op), [s for s in set(op.srcs) if last_use[s] == i]) for i, op in enumerate(kernel.ops) if i not in skipped]
+  ops, last_use = kernel.ops, {src: i for i, op in enumerate(kernel.ops) for src in op.srcs}
+  # A ufunc's value is new memory of its op's shape and dtype (a 0-d one is a NumPy scalar). Another ufunc can write over
+  # it where it dies, if no other op read it: reshape, asarray and astype may return their input itself.
+  by_ufunc = {i for i, op in enumerate(ops) if isinstance(ELEMENTWISE.get(op.op), np.ufunc) and op.shape}
+  writable = by_ufunc - {s for i, op in enumerate(ops) if i not in by_ufunc for s in op.srcs}
+  def dead(i): return [s for s in set(ops[i].srcs) if last_use[s] == i]
+  def over(i): return next((s for s in dead(i) if s in writable and ops[s][3:] == ops[i][3:]), None) if i in by_ufunc else None  # dtype, shape
+  steps = [(i, _step(kernel, op, over=over(i)), dead(i)) for i, op in enumerate(ops) if i not in skipped]
 
   def run(inputs, args):
     values = [None] * len(kernel.ops)

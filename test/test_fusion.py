@@ -61,6 +61,23 @@ def test_movement_ops_feed_an_elementwise_op_in_one_kernel(device):
     assert_close(out.numpy(), a.numpy().T * b.numpy() + c.numpy()[1:4, ::2][:, ::-1], 1e-6)
 
 
+def test_a_value_read_in_two_shapes_in_one_kernel_keeps_its_value(device):
+    """t is computed once in the kernel and read both reshaped and by t + 1, where its last use is. NUMPY writes an op
+    into the memory of a source that dies there; a reshape of t still reads that memory, so t must be left alone."""
+    (a,) = inputs(device, (2, 3))
+    t = a * 2
+    out = t.reshape(3, 2) * (t + 1).reshape(3, 2)
+    assert kernels_to_realize(out) == 1
+    assert_close(out.numpy(), (a.numpy() * 2).reshape(3, 2) * (a.numpy() * 2 + 1).reshape(3, 2), 1e-6)
+
+
+def test_a_comparison_of_computed_floats_is_stored_as_bool(device):
+    """The compare's sources are float values that die there: NUMPY must not write its bools into their memory."""
+    (a,) = inputs(device, (5, 3))
+    result = (a * 2 < a + 1).numpy()
+    assert result.dtype == np.bool_ and np.array_equal(result, a.numpy() * 2 < a.numpy() + 1)
+
+
 def test_padding_is_index_arithmetic(device):
     (a,) = inputs(device, (2, 3))
     out = a.pad(((1, 0), (2, 1))) * 3 + 1
