@@ -9,7 +9,9 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-_pending_checks = []  # (flag, make_error): computed with the next schedule, whatever it is for, then read
+# (flag, make_error): checks on data without a host read now. Each flag is computed with the next schedule, whatever it
+# is for, then read: make_error() is raised if any element of it is true
+pending_checks = []
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -77,8 +79,8 @@ class LazyBuffer:
   # no-op checks below only skip building one (reshape's also a tracker that gives size-1 dims other strides).
   def _view(self, st: ShapeTracker) -> LazyBuffer:
     if st.contiguous and st.shape == self.base.shape: return self.base
-    if st.all_padding: return LazyBuffer.const(0, st.shape, self.dtype, self.device)  # reads no memory at all
-    return _node(self.device, st, self.dtype, base=self.base)
+    # a view that is all padding reads no memory at all
+    return LazyBuffer.const(0, st.shape, self.dtype, self.device) if st.all_padding else _node(self.device, st, self.dtype, base=self.base)
 
   def reshape(self, shape): return self if tuple(shape) == self.shape else self._view(self.st.reshape(tuple(shape)))
   def permute(self, order): return self if tuple(order) == tuple(range(len(order))) else self._view(self.st.permute(tuple(order)))
@@ -90,18 +92,13 @@ class LazyBuffer:
   def flip(self, axes): return self if not axes else self._view(self.st.flip(tuple(axes)))
 
   # ---- realization
-  @staticmethod
-  def check_later(flag: LazyBuffer, make_error):
-    """Raise make_error() at the next realize if any element of flag is true: a check on data without a host read now."""
-    _pending_checks.append((flag, make_error))
-
   def realize(self, *others) -> LazyBuffer:
     """Compute the bases of this buffer and of others now, sharing their common work, and run the pending checks."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if not _pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
+    if not pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      checks = _pending_checks[:]
-      del _pending_checks[:len(checks)]  # what other threads add meanwhile waits for the next realize
+      checks = pending_checks[:]
+      del pending_checks[:len(checks)]  # what other threads add meanwhile waits for the next realize
       run_schedule(create_schedule([b.base for b in (self, *others, *(flag for flag, _ in checks))]))
     for flag, make_error in checks:
       if flag.numpy().any(): raise make_error()

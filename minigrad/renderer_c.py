@@ -71,10 +71,11 @@ GPU_GROUP = 256  # work-items per work-group on a GPU (elementwise kernels, redu
 LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
-# NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes
-TEMPLATES = {UnaryOps.NOOP: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.LOG: "log({0})",
-             UnaryOps.SQRT: "sqrt({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
-             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", UnaryOps.RECIP: "1.0f / {0}", KernelOps.RESHAPE: "{0}"}
+# NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes. Comparisons are
+# converted to int by Renderer.expression; a WHERE of vectors is a select() there, not ?:
+TEMPLATES = {UnaryOps.NOOP: "{0}", KernelOps.RESHAPE: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.SQRT: "sqrt({0})",
+             UnaryOps.LOG: "log({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}", BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}",
+             UnaryOps.RECIP: "1.0f / {0}", BinaryOps.CMPLT: "{0} < {1}", BinaryOps.CMPEQ: "{0} == {1}", TernaryOps.WHERE: "({0} ? {1} : {2})"}
 
 
 def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"
@@ -188,10 +189,8 @@ class Renderer:
     negate = "-" if width > 1 else ""  # vector comparisons give -1 for true, scalar ones 1
     if op.op is UnaryOps.CAST and op.dtype == dtypes.bool: return convert("int", f"{negate}({srcs[0]} != 0)", width)
     if op.op is UnaryOps.CAST: return convert(COMPUTE[op.dtype.name], srcs[0], width)
-    if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ):
-      return convert("int", f"{negate}({srcs[0]} {'<' if op.op is BinaryOps.CMPLT else '=='} {srcs[1]})", width)
-    if op.op is TernaryOps.WHERE and width == 1: return f"({srcs[0]} ? {srcs[1]} : {srcs[2]})"
-    if op.op is TernaryOps.WHERE:  # select() picks by the top bit of a mask as wide as the values
+    if op.op in (BinaryOps.CMPLT, BinaryOps.CMPEQ): return convert("int", f"{negate}({TEMPLATES[op.op].format(*srcs)})", width)
+    if op.op is TernaryOps.WHERE and width > 1:  # select() picks by the top bit of a mask as wide as the values
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
     if op.op is BinaryOps.MAX or op.op is BinaryOps.ADD and op.dtype == dtypes.bool: return maximum(*srcs, op.dtype, width)  # bools add as or
     if op.op is UnaryOps.SIN: return per_lane("sin", srcs[0], COMPUTE[op.dtype.name], width)
@@ -223,8 +222,7 @@ class Renderer:
   def group_size(self, items):
     """Work-items per work-group of a 1-D launch: GPU_GROUP on a GPU; on a CPU few enough that each compute unit gets
     several groups (a CPU driver left to itself may run a short launch as one group on one core), and at most 64."""
-    if self.shape.gpu: return GPU_GROUP
-    return min(64, 1 << max(0, (items // (4 * self.shape.compute_units)).bit_length() - 1))
+    return GPU_GROUP if self.shape.gpu else min(64, 1 << max(0, (items // (4 * self.shape.compute_units)).bit_length() - 1))
 
   def render(self) -> Program:
     """The kernel's source and launches."""
@@ -243,9 +241,8 @@ class Renderer:
     """What enables double, and the helper that rounds a float to float16 if `source` uses it: through half storage,
     since the device may have no half arithmetic."""
     fp64, bits = ("double" in source) * self.dialect.fp64, "(half*)&bits"
-    if "round_half(" not in source: return fp64
-    return fp64 + (f"float round_half(float x) {{ ushort bits; {self.dialect.half_store.format(bits, 0, 'x')} "
-                   f"return {self.dialect.half_load.format(bits, 0)}; }}\n")
+    return fp64 + ("round_half(" in source) * (f"float round_half(float x) {{ ushort bits; {self.dialect.half_store.format(bits, 0, 'x')} "
+                                               f"return {self.dialect.half_load.format(bits, 0)}; }}\n")
 
   def elementwise(self):
     """(functions, scratch) as reduce() gives them, of one function: vectors of `width` outputs, then a scalar tail in

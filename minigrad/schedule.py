@@ -17,7 +17,7 @@ import math, threading, time
 from collections import defaultdict
 from minigrad.device import Device
 from minigrad.dtype import dtypes
-from minigrad.helpers import DEBUG, GlobalCounters
+from minigrad.helpers import DEBUG, GlobalCounters, toposort
 from minigrad.ops import ConstBuffer, KernelOps, KOp, Kernel, LoadOps, MemBuffer, ReduceOps, ScheduleItem, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker, View
 
@@ -105,8 +105,7 @@ def _lower(root, realize, place_of):
     in_own_shape = isinstance(base.op, ReduceOps) or _same_order(st, base)
     kids = [(src, None if in_own_shape else st) for src in base.srcs]
     if not children_done:
-      stack.append((ref, True))
-      stack.extend((kid, False) for kid in reversed(kids))  # first source first: a value is made just before its use
+      stack += [(ref, True)] + [(kid, False) for kid in reversed(kids)]  # first source first: a value is made just before its use
       continue
     shape = base.shape if in_own_shape else st.shape
     node = emit(KOp(base.op, tuple(memo[kid] for kid in kids), base.arg, base.dtype, shape))
@@ -126,17 +125,11 @@ def create_schedule(outs):
   this structure is seen, then looked up."""
   # every unrealized base that outs need, dependencies first (leaves are kernel inputs and arguments), and the distinct
   # consumers and views of each base
-  order, seen, consumers, views, stack = [], set(), defaultdict(set), defaultdict(set), [(b, False) for b in outs]
-  while stack:
-    base, children_done = stack.pop()
-    if children_done: order.append(base)
-    elif base not in seen and not _is_leaf(base):
-      seen.add(base)
-      stack.append((base, True))
-      for src in base.srcs:
-        consumers[src.base].add(base)
-        views[src.base].add(src)
-        stack.append((src.base, False))
+  order, consumers, views = toposort(outs, lambda b: None if _is_leaf(b) else [src.base for src in b.srcs]), defaultdict(set), defaultdict(set)
+  for base in order:
+    for src in base.srcs:
+      consumers[src.base].add(base)
+      views[src.base].add(src)
   # the structure: each base by its place in order, each leaf by its place after them and what a kernel reads of it
   # (not a constant's value: that is a kernel argument, read from the leaf in that place on each call)
   place, leaves = {base: (i,) for i, base in enumerate(order)}, {}

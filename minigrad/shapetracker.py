@@ -59,9 +59,8 @@ class View(_ViewFields):
 
   def flip(self, axes):
     offset = self.offset + sum((self.shape[i] - 1) * self.strides[i] for i in axes)
-    strides = tuple(-st if i in axes else st for i, st in enumerate(self.strides))
     mask = tuple((n - e, n - s) if i in axes else (s, e) for i, ((s, e), n) in enumerate(zip(self.mask, self.shape))) if self.mask else None
-    return View(self.shape, strides, offset, mask)
+    return View(self.shape, tuple(-st if i in axes else st for i, st in enumerate(self.strides)), offset, mask)
 
   def reshape(self, new_shape) -> Optional[View]:
     """The same elements read in new_shape, or None when no single View can: the old dims of a group cannot be merged,

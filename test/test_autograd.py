@@ -161,3 +161,19 @@ def test_in_place_op_of_another_dtype_keeps_the_gradient(device):
     x += w
     x.sum().backward()
     assert_close(w.grad.numpy(), np.array([3.0, 3.0]), 1e-6)
+
+
+@pytest.mark.parametrize("make,op", [(lambda d: Tensor([3, 4], device=d), lambda x: x.__itruediv__(2)),
+                                     (lambda d: Tensor([3, 4], device=d), lambda x: x.__iadd__(1.5)),
+                                     (lambda d: Tensor([True, False], device=d), lambda x: x.__iadd__(1))],
+                         ids=["int /= int", "int += float", "bool += int"])
+def test_in_place_ops_refuse_a_result_of_a_wider_kind_as_pytorch(device, make, op):
+    """x /= 2 on ints gave [1, 2], silently truncated: PyTorch refuses a float result for an int x (and an int one for bool)."""
+    x = make(device)
+    with raises_naming("can't be cast", str(x.dtype)):
+        op(x)
+    assert x.numpy().tolist() == make(device).numpy().tolist()  # unchanged
+    y = Tensor([3, 4], device=device)
+    y *= 2
+    y += True
+    assert y.dtype == dtypes.int32 and y.numpy().tolist() == [7, 9]  # the same kind or narrower stays fine

@@ -5,6 +5,7 @@ layers built on them (nn.Conv2d, nn.Embedding).
 Forward against float64 NumPy references written beside each test, backward against central finite differences
 (helpers.check), on every device. Bad input gets an error that names the problem.
 """
+import inspect
 import tracemalloc
 import numpy as np
 import pytest
@@ -583,3 +584,15 @@ def test_indices_into_more_positions_than_int32_counts_are_refused(device):
     with raises_naming("int32", "(50000, 50000)"):
         huge[Tensor([1], device=device), Tensor([2], device=device)]
     assert huge[Tensor([1], device=device), 3].tolist() == [1.0]  # one gathered dim alone fits
+
+
+AXIS_METHODS = [name for name in dir(Tensor) if not name.startswith("_") and callable(getattr(Tensor, name))
+                and "axis" in inspect.signature(getattr(Tensor, name)).parameters]
+
+
+@pytest.mark.parametrize("name", AXIS_METHODS)
+def test_every_method_that_takes_axis_takes_pytorchs_dim_too(device, name):
+    """SPEC: wherever a method takes axis=, it also takes dim= (flip did not)."""
+    x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device=device)
+    args = (Tensor([0, 2], device=device),) if name == "cross_entropy" else ()
+    assert np.array_equal(getattr(x, name)(*args, dim=1).numpy(), getattr(x, name)(*args, axis=1).numpy())
