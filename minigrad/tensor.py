@@ -20,6 +20,12 @@ def _axes(axis, ndim) -> tuple[int, ...]:
   return tuple(sorted(a % n for a in axes))
 
 
+
+def _axis(axis, ndim) -> int:
+  """One axis, for the methods that take a single dim (as PyTorch, a tuple or a bool is refused, not read as its first)."""
+  if isinstance(axis, (tuple, list, bool)): raise TypeError(f"expected a single int dim, got {axis!r}")
+  return _axes(axis, ndim)[0]
+
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 
 # NumPy's broadcast shape (a ValueError names the two shapes that clash), remembered: a model asks the same few again and again
@@ -445,7 +451,7 @@ class Tensor:
 
   def _first_index_of(self, extreme, axis, keepdim) -> Tensor:
     if axis is None or self.ndim == 0: return self.flatten()._first_index_of(extreme, 0, False).reshape(*([1] * self.ndim if keepdim else []))
-    (axis,), x = _axes(axis, self.ndim), self.detach()
+    axis, x = _axis(axis, self.ndim), self.detach()
     hit = (x == extreme(x, axis, keepdim=True)).where(True, x != x)  # a NaN extreme equals nothing: its index is the NaN's
     return x.shape[axis] - (hit * (x.shape[axis] - x._positions(axis))).max(axis, keepdim)  # the first hit counts down the most
 
@@ -461,21 +467,21 @@ class Tensor:
   def _reshaped(self, shape) -> Tensor: return self if shape == self.shape else self._apply(F.Reshape, arg=tuple(shape))  # a shape known to fit
 
   def permute(self, *order) -> Tensor:
-    order = tuple(_axes(o, self.ndim)[0] for o in _flatten_args(order))
+    order = tuple(_axis(o, self.ndim) for o in _flatten_args(order))
     if sorted(order) != list(range(self.ndim)): raise ValueError(f"permute order {order} is not a permutation of the dims of {self.shape}")
     return self._apply(F.Permute, arg=order)
 
   def transpose(self, dim0=-2, dim1=-1) -> Tensor:
-    dim0, dim1 = _axes(dim0, self.ndim)[0], _axes(dim1, self.ndim)[0]
+    dim0, dim1 = _axis(dim0, self.ndim), _axis(dim1, self.ndim)
     return self.permute(*[dim1 if i == dim0 else dim0 if i == dim1 else i for i in range(self.ndim)])
 
   def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
-    start, end = _axes(start_dim, self.ndim)[0], _axes(end_dim, self.ndim)[0]  # a 0-d tensor becomes (1,)
+    start, end = _axis(start_dim, self.ndim), _axis(end_dim, self.ndim)  # a 0-d tensor becomes (1,)
     if start > end: raise ValueError(f"flatten of {self.shape}: start_dim {start_dim} comes after end_dim {end_dim}")
     return self._reshaped((*self.shape[:start], prod(self.shape[start:end + 1]), *self.shape[end + 1:]))
 
   def unsqueeze(self, dim) -> Tensor:
-    dim = _axes(dim, self.ndim + 1)[0]
+    dim = _axis(dim, self.ndim + 1)
     return self._reshaped((*self.shape[:dim], 1, *self.shape[dim:]))
 
   def squeeze(self, dim=None) -> Tensor:
@@ -592,7 +598,7 @@ class Tensor:
   def gather(self, dim, index: Tensor) -> Tensor:
     """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (PyTorch's gather): index has self's ndim and sizes no
     larger than self's outside dim."""
-    dim = _axes(dim, self.ndim)[0]
+    dim = _axis(dim, self.ndim)
     if index.ndim != self.ndim or any(n > s for d, (n, s) in enumerate(zip(index.shape, self.shape)) if d != dim):
       raise IndexError(f"gather along dim {dim} needs an index of {self.ndim} dims no larger than {self.shape} elsewhere, got {index.shape}")
     if self.ndim == 0: return self.reshape(1).gather(0, index.reshape(1)).reshape(())
@@ -605,7 +611,7 @@ class Tensor:
     tensors = _flatten_args((self,) + others)
     if not tensors or any(t.ndim == 0 for t in tensors):
       raise ValueError(f"cat needs at least one tensor, each of at least 1 dim (stack joins 0-d ones), got shapes {[t.shape for t in tensors]}")
-    first, dim = tensors[0], _axes(dim, tensors[0].ndim)[0]
+    first, dim = tensors[0], _axis(dim, tensors[0].ndim)
     if any(t.ndim != first.ndim or t.shape[:dim] + t.shape[dim + 1:] != first.shape[:dim] + first.shape[dim + 1:] for t in tensors):
       raise ValueError(f"cat along dim {dim} needs equal shapes elsewhere, got {[t.shape for t in tensors]}")
     if len(tensors) > CAT_GROUP:  # bounded kernel arguments: join groups first, each into memory
@@ -619,7 +625,7 @@ class Tensor:
 
   def split(self, size, dim=0) -> list[Tensor]:
     """Pieces of `size` along dim (the last may be smaller), or of the listed sizes."""
-    dim = _axes(dim, self.ndim)[0]
+    dim = _axis(dim, self.ndim)
     total = self.shape[dim]
     if isinstance(size, (list, tuple)): sizes = list(size)
     else: sizes = [min(size, total - start) for start in range(0, max(total, 1), size)] if size > 0 else [size]  # [0] fits an empty dim
@@ -631,7 +637,7 @@ class Tensor:
   def chunk(self, n, dim=0) -> list[Tensor]:
     """At most n pieces of equal size along dim (the last may be smaller), as PyTorch's chunk."""
     if n <= 0: raise ValueError(f"chunk needs a positive number of chunks, got {n}")
-    return self.split(-(-self.shape[_axes(dim, self.ndim)[0]] // n), dim)
+    return self.split(-(-self.shape[_axis(dim, self.ndim)] // n), dim)
 
   def repeat(self, *times) -> Tensor:
     """Tile the tensor times[i] times along each dim (extra leading times add dims), as PyTorch's repeat."""
@@ -649,14 +655,14 @@ class Tensor:
     shifts, dims = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in (shifts, dims)]
     if len(shifts) != len(dims): raise ValueError(f"roll needs one shift per dim, got shifts {shifts} and dims {dims}")
     x = self
-    for shift, dim in zip(shifts, [_axes(d, self.ndim)[0] for d in dims]):
+    for shift, dim in zip(shifts, [_axis(d, self.ndim) for d in dims]):
       start = -shift % max(self.shape[dim], 1)
       x = Tensor.cat(*reversed(x.split([start, self.shape[dim] - start], dim)), dim=dim) if start else x
     return x
 
   def cumsum(self, dim=0) -> Tensor:
     """Running sum along dim, by log2(n) shifted adds (a parallel scan): no n x n matrix. bool sums as int32."""
-    dim = _axes(dim, self.ndim)[0]
+    dim = _axis(dim, self.ndim)
     x = self.float() if self.dtype == dtypes.float16 else self.cast(dtypes.int32) if self.dtype == dtypes.bool else self
     size, shift = self.shape[dim] if self.ndim else 1, 1
     while shift < size:
@@ -807,7 +813,7 @@ class Tensor:
     if reduction not in ("none", "sum", "mean"): raise ValueError(f"unknown reduction {reduction!r}: use 'none', 'sum' or 'mean'")
     if not 0.0 <= label_smoothing <= 1.0: raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     if not isinstance(target, Tensor): target = Tensor(target, device=self.device)
-    axis = _axes(axis if dim is None else dim, self.ndim)[0]
+    axis = _axis(axis if dim is None else dim, self.ndim)
     classes, (logits, dtype) = self.shape[axis], self._accumulating()  # float32 inside for half
     samples = self.shape[:axis] + self.shape[axis + 1:]
     if target.shape != (self.shape if target.dtype.is_float else samples):

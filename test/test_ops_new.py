@@ -596,3 +596,12 @@ def test_every_method_that_takes_axis_takes_pytorchs_dim_too(device, name):
     x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device=device)
     args = (Tensor([0, 2], device=device),) if name == "cross_entropy" else ()
     assert np.array_equal(getattr(x, name)(*args, dim=1).numpy(), getattr(x, name)(*args, axis=1).numpy())
+
+
+@pytest.mark.parametrize("call", [lambda x: x.cumsum(dim=(0, 1)), lambda x: x.argmax((0, 1)), lambda x: x.argmin(dim=True),
+                                  lambda x: x.unsqueeze([0]), lambda x: x.transpose((0,), 1), lambda x: x.roll(1, dims=((0, 1),))],
+                         ids=["cumsum tuple", "argmax tuple", "argmin bool", "unsqueeze list", "transpose tuple", "roll nested"])
+def test_methods_of_a_single_dim_refuse_a_tuple_or_bool_as_pytorch(call):
+    """cumsum(dim=(0, 1)) summed along dim 0 alone, silently, and argmax((0, 1)) failed to unpack."""
+    with raises_naming("single int dim"):
+        call(Tensor(np.arange(12, dtype=np.float32).reshape(3, 4)))
