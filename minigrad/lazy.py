@@ -1,7 +1,7 @@
 """LazyBuffer: a node of the graph. A base computes an op; a view reads a base through a ShapeTracker, so movement
 ops build no computation at all. Identical nodes are built once, so identical subgraphs are computed once."""
 from __future__ import annotations
-import functools, weakref
+import functools, math, weakref
 import numpy as np
 from minigrad.device import Device
 from minigrad.dtype import dtypes
@@ -106,7 +106,9 @@ class LazyBuffer:
 
   def numpy(self) -> np.ndarray:
     if self.op is LoadOps.CONST: return np.full(self.shape, self.arg, self.dtype.np)  # unexpanded (0-d or all 1s): no kernel
-    base = self.contiguous().realize().base
+    # a reshape of a computed base reads it as it lies: no copy kernel (a loss read after the step that computed it costs nothing)
+    as_it_lies = self.base.realized is not None and self.st.contiguous and math.prod(self.shape) == math.prod(self.base.shape)
+    base = self.base if as_it_lies else self.contiguous().realize().base
     return Device[self.device].to_numpy(base.realized, base.dtype).reshape(self.shape).copy()
 
   def to(self, device) -> LazyBuffer: return LazyBuffer.from_numpy(self.numpy(), device)  # Tensor.to never asks for its own device

@@ -402,8 +402,8 @@ class Tensor:
 
   @_takes_dim
   def min(self, axis=None, keepdim=False) -> Tensor:
-    if self.dtype.is_float: return -((-self).max(axis, keepdim))
-    return (-((-self.cast(dtypes.int32) - 1).max(axis, keepdim)) - 1).cast(self.dtype)  # ~max(~x), ~x = -x - 1: -x wraps at -2**31; bool can't negate
+    # integers: ~max(~x), ~x = -x - 1 (-x wraps at -2**31; bool can't negate)
+    return -((-self).max(axis, keepdim)) if self.dtype.is_float else (-((-self.cast(dtypes.int32) - 1).max(axis, keepdim)) - 1).cast(self.dtype)
 
   @_accumulates
   def mean(self, axis=None, keepdim=False) -> Tensor:

@@ -116,6 +116,20 @@ def test_step_computes_the_loss_so_reading_it_after_runs_no_kernel(device):
     assert GlobalCounters.kernel_count == 0
 
 
+@pytest.mark.parametrize("shape", [(5,), (3, 4)])
+def test_a_sum_loss_read_after_the_step_runs_no_kernel_either(device, shape):
+    """A loss whose last op is a sum is a reshape of the reduce's (1,) or (1, 1) result: read, it needs no copy kernel."""
+    values = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    param = Tensor(values, device=device, requires_grad=True)
+    optimizer = optim.SGD([param], lr=0.1)
+    loss = (param * param).sum()
+    loss.backward()
+    optimizer.step()
+    GlobalCounters.reset()
+    assert loss.item() == (values.astype(np.float64) ** 2).sum()
+    assert GlobalCounters.kernel_count == 0
+
+
 def test_zero_grad_clears_gradients():
     param = Tensor([1.0, 2.0], requires_grad=True)
     optimizer = optim.SGD([param], lr=0.1)
