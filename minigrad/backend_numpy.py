@@ -79,8 +79,8 @@ def _step(kernel, op, pad=True, over=None):
 
 
 def join(kernel, inputs, args):
-  """A kernel that only adds loads of single masked views, such as cat's padded pieces: each piece is added to the output
-  where it lies, not padded to the output's size first."""
+  """A kernel that only adds loads of single masked views, each read once (a tree of adds), such as cat's padded pieces:
+  each piece is added to the output where it lies, not padded to the output's size first."""
   ops, out = kernel.ops, np.zeros(kernel.ops[-1].shape, kernel.ops[-1].dtype.np)
   for op in [ops[s] for add in ops if add.op is BinaryOps.ADD for s in add.srcs if ops[s].op is KernelOps.LOAD]:  # each use of each
     out[tuple(slice(lo, hi) for lo, hi in op.arg.st.views[0].mask)] += _step(kernel, op, pad=False)(None, inputs, args)
@@ -90,7 +90,8 @@ def join(kernel, inputs, args):
 def prepare(kernel):
   """The kernel as one Python callable (inputs, args) -> flat output array. A product that only feeds a sum is never
   built: the sum contracts its operands. Each value is dropped after its last use, so peak memory stays small."""
-  if all(op.op is BinaryOps.ADD or op.op is KernelOps.LOAD and len(op.arg.st.views) == 1 and op.arg.st.views[0].mask for op in kernel.ops):
+  tree = sum(len(op.srcs) for op in kernel.ops) == len(kernel.ops) - 1  # each value read once: join counts c's pieces once in c + c
+  if tree and all(op.op is BinaryOps.ADD or op.op is KernelOps.LOAD and len(op.arg.st.views) == 1 and op.arg.st.views[0].mask for op in kernel.ops):
     return lambda inputs, args: join(kernel, inputs, args)
   skipped = {op.srcs[0] for op in kernel.ops if isinstance(op.op, ReduceOps) and kernel.product_summed_by(op) is not None}
   ops, last_use = kernel.ops, {src: i for i, op in enumerate(kernel.ops) for src in op.srcs}

@@ -501,8 +501,8 @@ class Tensor:
     if len(pads) != self.ndim or any(len(p) != 2 or min(p) < 0 or not all(isinstance(v, (int, np.integer)) for v in p) for p in pads):
       raise ValueError(f"pad needs one non-negative (before, after) pair per dim of {self.shape}, got {pads}")
     padded = self._apply(F.Shrink, arg=tuple((-before, size + after) for (before, after), size in zip(pads, self.shape)))
-    if value == 0: return padded
-    return self.full_like(True, dtype=dtypes.bool).pad(pads).where(padded, value).cast(self.dtype)  # True inside, value in the padding
+    # a value other than 0: a bool mask, True inside and padded with False, picks padded inside and value in the padding
+    return padded if value == 0 else self.full_like(True, dtype=dtypes.bool).pad(pads).where(padded, value).cast(self.dtype)
 
   def shrink(self, bounds) -> Tensor:
     """Keep [start, end) along each dim: a view, no copy."""

@@ -78,6 +78,17 @@ def test_a_comparison_of_computed_floats_is_stored_as_bool(device):
     assert result.dtype == np.bool_ and np.array_equal(result, a.numpy() * 2 < a.numpy() + 1)
 
 
+def test_a_cat_added_to_itself_counts_every_piece_each_time(device):
+    """c + c is one kernel adding c's pieces, each of them read twice: NUMPY's shortcut for cat (each piece added where it
+    lies) counted each once and gave c."""
+    a, b = inputs(device, (2, 3), (2, 2))
+    c = a.cat(b, dim=1)
+    expected = np.concatenate([a.numpy(), b.numpy()], axis=1)
+    assert_close((c + c).numpy(), 2 * expected, 1e-6)
+    assert_close((c + c + c).numpy(), 3 * expected, 1e-6)
+    assert_close((a.cat(a) + a.cat(a)).numpy(), 2 * np.concatenate([a.numpy(), a.numpy()]), 1e-6)
+
+
 def test_padding_is_index_arithmetic(device):
     (a,) = inputs(device, (2, 3))
     out = a.pad(((1, 0), (2, 1))) * 3 + 1
