@@ -138,6 +138,16 @@ def test_zero_grad_clears_gradients():
     assert param.grad is None
 
 
+def test_zero_grad_takes_pytorchs_set_to_none():
+    param = Tensor([1.0, 2.0], requires_grad=True)
+    optimizer = optim.SGD([param], lr=0.1)
+    (param * param).sum().backward()
+    optimizer.zero_grad(set_to_none=False)
+    assert param.grad.numpy().tolist() == [0.0, 0.0] and param.grad.dtype == param.dtype
+    optimizer.zero_grad(set_to_none=True)
+    assert param.grad is None
+
+
 def test_parameter_without_gradient_is_left_alone(device):
     used, unused = Tensor([1.0], device=device, requires_grad=True), Tensor([5.0], device=device, requires_grad=True)
     optimizer = optim.Adam([used, unused], lr=0.5)

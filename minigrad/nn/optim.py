@@ -29,9 +29,9 @@ class Optimizer:
     self._lr_value = value
     self.lr_tensor.assign(Tensor(float(value), device=self.lr_tensor.device))
 
-  def zero_grad(self):
-    """Forget the gradients accumulated so far."""
-    for param in self.params: param.grad = None
+  def zero_grad(self, set_to_none=True):
+    """Forget the gradients accumulated so far: .grad becomes None, or zeros with set_to_none=False, as in PyTorch."""
+    for param in self.params: param.grad = None if set_to_none or param.grad is None else param.grad.zeros_like()
 
   def step(self):
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
