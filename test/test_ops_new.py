@@ -179,14 +179,14 @@ def test_an_index_into_an_empty_dim_raises_at_realize_naming_that_dim(device, di
 
 def test_a_lookup_computes_the_picked_elements_alone(device):
     """Embedding rows, gathered elements and a class-index cross-entropy's pick read what they pick: the work does not
-    grow with the table's size."""
-    def work(rows):
-        table = Tensor(np.random.default_rng(rows).standard_normal((rows, 64)).astype(np.float32), device=device).realize()
+    grow with the table's size, also for a table that is trained (whose gradient is a one-hot product, built for backward only)."""
+    def work(rows, trained=False):
+        table = Tensor(np.random.default_rng(rows).standard_normal((rows, 64)).astype(np.float32), device=device, requires_grad=trained).realize()
         index = Tensor([3, 1, 4, 1, 5, 9], device=device).realize()
         GlobalCounters.reset()
         Tensor.realize(table[index], table.gather(0, index.reshape(6, 1).expand(6, 64)))
         return GlobalCounters.global_ops
-    assert work(10) == work(100_000) < 6 * 64 * 20  # a one-hot product would cost 100_000 * 64 * 6 * 2
+    assert work(10) == work(100_000) == work(100_000, trained=True) < 6 * 64 * 20  # a one-hot product would cost 100_000 * 64 * 6 * 2
     loss = Tensor(np.zeros((32, 1000), np.float32), device=device).cross_entropy(Tensor([7] * 32, device=device), reduction="none")
     over_classes = [op.op for item in create_schedule([loss.lazydata.base]) for op in item.kernel.ops
                     if isinstance(op.op, ReduceOps) and item.kernel.ops[op.srcs[0]].shape == (32, 1000)]

@@ -163,6 +163,15 @@ def test_empty_reductions(device):
             op(empty, 0).numpy()
 
 
+@pytest.mark.parametrize("shape,axis", [((2, 0), -1), ((0, 3), -1), ((2, 0), 0)])
+def test_softmax_family_of_empty_tensors_keeps_the_shapes(device, shape, axis):
+    """Nothing to take the max of: the shift is a sum of nothing, kept as a dim so that it broadcasts against the input."""
+    x = Tensor.zeros(*shape, device=device)
+    assert x.softmax(axis).numpy().shape == x.log_softmax(axis).numpy().shape == shape
+    assert x.logsumexp(axis).numpy().shape == tuple(s for i, s in enumerate(shape) if i != axis % 2)
+    assert (x.logsumexp(axis).numpy() == -INF).all()
+
+
 def test_var_with_too_few_elements_follows_pytorch(device):
     assert math.isnan(Tensor([1.0], device=device).var().item())  # 0 / 0
     assert Tensor([1.0, 2.0], device=device).var(correction=2).item() == INF
