@@ -100,8 +100,8 @@ def prepare(kernel):
   by_ufunc = {i for i, op in enumerate(ops) if isinstance(ELEMENTWISE.get(op.op), np.ufunc) and op.shape}
   writable = by_ufunc - {s for i, op in enumerate(ops) if i not in by_ufunc for s in op.srcs}
   def dead(i): return [s for s in set(ops[i].srcs) if last_use[s] == i]
-  def over(i): return next((s for s in dead(i) if s in writable and ops[s][3:] == ops[i][3:]), None) if i in by_ufunc else None  # dtype, shape
-  steps = [(i, _step(kernel, op, over=over(i)), dead(i)) for i, op in enumerate(ops) if i not in skipped]
+  def over(i): return next((s for s in dead(i) if s in writable and (ops[s].dtype, ops[s].shape) == (ops[i].dtype, ops[i].shape)), None)
+  steps = [(i, _step(kernel, op, over=over(i) if i in by_ufunc else None), dead(i)) for i, op in enumerate(ops) if i not in skipped]
 
   def run(inputs, args):
     values = [None] * len(kernel.ops)

@@ -157,7 +157,8 @@ CURATED = [
     ("numpy: the cat shortcut takes a sum that reads a value twice", "minigrad/backend_numpy.py", "  if tree and all(", "  if all("),
     ("numpy: an op writes over a value that a reshape still reads", "minigrad/backend_numpy.py",
         "writable = by_ufunc - {s for i, op in enumerate(ops) if i not in by_ufunc for s in op.srcs}", "writable = by_ufunc"),
-    ("numpy: an op writes over a value of another dtype", "minigrad/backend_numpy.py", " and ops[s][3:] == ops[i][3:]", ""),
+    ("numpy: an op writes over a value of another dtype", "minigrad/backend_numpy.py",
+        " and (ops[s].dtype, ops[s].shape) == (ops[i].dtype, ops[i].shape)", ""),
     ("numpy: view start ignores the mask's start", "minigrad/backend_numpy.py",
         "start = view.offset + offset + sum(lo * stride for (lo, _), stride in zip(mask, view.strides))", "start = view.offset + offset"),
     # gathers: the pick, its gradient and the views it reads
