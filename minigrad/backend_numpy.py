@@ -8,8 +8,8 @@ from minigrad.ops import BinaryOps, KernelOps, ReduceOps, TernaryOps, UnaryOps
 # each op's result is then cast to the op's dtype, so NOOP and CAST are the identity here
 ELEMENTWISE = {
   UnaryOps.NOOP: np.asarray, UnaryOps.CAST: np.asarray, UnaryOps.NEG: np.negative, UnaryOps.EXP: np.exp, UnaryOps.LOG: np.log,
-  UnaryOps.SIN: np.sin, UnaryOps.SQRT: np.sqrt, UnaryOps.RECIP: np.reciprocal, BinaryOps.ADD: np.add, BinaryOps.SUB: np.subtract,
-  BinaryOps.MUL: np.multiply, BinaryOps.DIV: np.divide, BinaryOps.MAX: np.maximum, BinaryOps.CMPLT: np.less,
+  UnaryOps.SIN: np.sin, UnaryOps.TANH: np.tanh, UnaryOps.SQRT: np.sqrt, UnaryOps.RECIP: np.reciprocal, BinaryOps.ADD: np.add,
+  BinaryOps.SUB: np.subtract, BinaryOps.MUL: np.multiply, BinaryOps.DIV: np.divide, BinaryOps.MAX: np.maximum, BinaryOps.CMPLT: np.less,
   BinaryOps.CMPEQ: np.equal, TernaryOps.WHERE: np.where,
 }
 

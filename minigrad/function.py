@@ -61,6 +61,9 @@ class Log(_Pointwise):
   def backward(self, grad): return grad.e(BinaryOps.DIV, self.x)
 
 
+class Tanh(_Pointwise):
+  op = UnaryOps.TANH
+  def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret.const_like(1).e(BinaryOps.SUB, self.ret.e(BinaryOps.MUL, self.ret)))
 class Sqrt(_Pointwise):
   op = UnaryOps.SQRT
   def backward(self, grad): return grad.e(BinaryOps.DIV, self.ret.e(BinaryOps.ADD, self.ret))
@@ -118,9 +121,7 @@ class Equal(_Pointwise):
 
 class Where(_Pointwise):
   op = TernaryOps.WHERE  # x is the condition: each gradient flows to the value that it picked
-  def backward(self, grad):
-    zero = grad.const_like(0)
-    return None, self.x.e(TernaryOps.WHERE, grad, zero), self.x.e(TernaryOps.WHERE, zero, grad)
+  def backward(self, grad): return None, self.x.e(TernaryOps.WHERE, grad, grad.const_like(0)), self.x.e(TernaryOps.WHERE, grad.const_like(0), grad)
 
 
 # ---- reduce (axes kept as size 1; Tensor drops them when keepdim=False)

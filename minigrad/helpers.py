@@ -20,8 +20,8 @@ def toposort(roots, sources) -> list:
 
 class GlobalCounters:
   """Totals since the last reset(), read by tests and benchmarks."""
-  kernel_count, global_ops, global_mem, time_sum_s = 0, 0, 0, 0.0
-  compile_count = 0  # kernels built by a compiled backend (CL), since the process started: never reset
+  # compile_count: the kernels a compiled backend (CL) has built since the process started, which reset() leaves alone
+  kernel_count, global_ops, global_mem, time_sum_s, compile_count = 0, 0, 0, 0.0, 0
 
   @staticmethod
   def reset(): GlobalCounters.kernel_count, GlobalCounters.global_ops, GlobalCounters.global_mem, GlobalCounters.time_sum_s = 0, 0, 0, 0.0

@@ -45,16 +45,18 @@ class TinyJit:
     # its shape, dtype and device, every other value whole (it is frozen in the kernels): a NumPy array by its bytes (its
     # repr elides), the rest by repr (1 and 1.0 make different kernels); and the same modes
     layout = repr(_walk((args, sorted(kwargs.items())), lambda t: inputs.append(t) or Tensor, lambda a: raw.append((a.shape, a.dtype, a.tobytes()))))
-    key = (layout, raw, [(t.shape, t.dtype, t.device) for t in inputs], Tensor.training, Tensor.grad_enabled(), Tensor._first_assigns)
+    # known before the function runs (it may assign to an argument); one buffer in two slots (x twice) is read for both
+    memory = [id(t.lazydata.realized) for t in inputs]
+    key = (layout, raw, [(t.shape, t.dtype, t.device, memory.index(i)) for t, i in zip(inputs, memory)], Tensor.training, Tensor.grad_enabled(),
+           Tensor._first_assigns)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
     if self.plan is not None and not schedule.capture: result = self._replay(inputs)  # inside another's capture: captured again
-    else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, inputs)
+    else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, memory)
     self.key = (*key[:-1], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
     return result
 
-  def _capture(self, args, kwargs, inputs):
-    input_ids = [id(t.lazydata.realized) for t in inputs]  # before the function runs: it may assign to an argument
+  def _capture(self, args, kwargs, input_ids):
     held = list(Tensor._assigned.values())  # state: the tensors assigned before, each computed into a buffer of its own
     for t in held: t.lazydata = t.lazydata.contiguous()
     if held: Tensor.realize(*held)

@@ -7,7 +7,7 @@ class Op(Enum):
   __hash__ = object.__hash__  # members are singletons; Enum's own hash is slow Python and kernels hash ops a lot
 
 
-UnaryOps = Op("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST")
+UnaryOps = Op("UnaryOps", "NOOP NEG EXP LOG SIN SQRT RECIP CAST TANH")
 BinaryOps = Op("BinaryOps", "ADD SUB MUL DIV MAX CMPLT CMPEQ")
 TernaryOps = Op("TernaryOps", "WHERE")
 # GATHER reduces its one axis to the element at the index that its second source gives (in the result's shape, in range)

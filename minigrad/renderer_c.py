@@ -74,8 +74,9 @@ STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": 
 # NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes. Comparisons are
 # converted to int by Renderer.expression; a WHERE of vectors is a select() there, not ?:
 TEMPLATES = {UnaryOps.NOOP: "{0}", KernelOps.RESHAPE: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.SQRT: "sqrt({0})",
-             UnaryOps.LOG: "log({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}", BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}",
-             UnaryOps.RECIP: "1.0f / {0}", BinaryOps.CMPLT: "{0} < {1}", BinaryOps.CMPEQ: "{0} == {1}", TernaryOps.WHERE: "({0} ? {1} : {2})"}
+             UnaryOps.LOG: "log({0})", UnaryOps.TANH: "tanh({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
+             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", UnaryOps.RECIP: "1.0f / {0}", BinaryOps.CMPLT: "{0} < {1}",
+             BinaryOps.CMPEQ: "{0} == {1}", TernaryOps.WHERE: "({0} ? {1} : {2})"}
 
 
 def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"
@@ -194,10 +195,10 @@ class Renderer:
       return f"select({srcs[2]}, {srcs[1]}, {convert('long' if COMPUTE[op.dtype.name] == 'double' else 'int', '-' + srcs[0], width)})"
     if op.op is BinaryOps.MAX or op.op is BinaryOps.ADD and op.dtype == dtypes.bool: return maximum(*srcs, op.dtype, width)  # bools add as or
     if op.op is UnaryOps.SIN: return per_lane("sin", srcs[0], COMPUTE[op.dtype.name], width)
-    # PoCL's exp takes one path on 4 lanes or more and another on fewer, a float apart at times: where kernels use vectors,
-    # a scalar exp runs on 4 lanes, so a value recomputed in a vector kernel and in a scalar one is the same (the
-    # gradient of max compares them)
-    if op.op is UnaryOps.EXP and width < 4 <= self.width: return f"exp(({COMPUTE[op.dtype.name]}4)({srcs[0]})).s0"
+    # PoCL's exp, log and tanh take one path on 4 lanes or more and another on fewer, a float apart at times: where
+    # kernels use vectors, a scalar unary op runs on 4 lanes, so a value recomputed in a vector kernel and in a scalar one
+    # is the same (the gradient of max compares them)
+    if isinstance(op.op, UnaryOps) and width < 4 <= self.width: return f"({TEMPLATES[op.op].format(f'({COMPUTE[op.dtype.name]}4)({srcs[0]})')}).s0"
     return TEMPLATES[op.op].format(*srcs)
 
   def nodes(self, ids, lin, width):

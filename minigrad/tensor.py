@@ -96,7 +96,8 @@ class Tensor:
       if dtype == dtypes.int32 and array.dtype.kind in "iuf":  # refused, not wrapped (NaN fails both comparisons)
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
         if outside.size: raise OverflowError(f"value {outside.flat[0]} does not fit in int32 [-2**31, 2**31 - 1]; minigrad has no int64")
-      data = LazyBuffer.from_numpy(array.astype(dtype.np), Device.canonicalize(device))
+      # a bool array may hold bytes other than 0 and 1 (np.frombuffer, a safetensors file): each true one becomes 1
+      data = LazyBuffer.from_numpy(array != 0 if dtype == dtypes.bool else array.astype(dtype.np), Device.canonicalize(device))
     # shape (so ndim), dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
     self.lazydata, self.shape, self.ndim, self.dtype, self.device = data, data.shape, len(data.shape), data.dtype, data.device
     if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
@@ -199,15 +200,14 @@ class Tensor:
     return Tensor._random(lambda rng, size: np.minimum(rng.uniform(low, high, size), below_high), shape, dtype, **kwargs)
 
   @staticmethod
-  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor:
-    return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
+  def normal(*shape, mean=0.0, std=1.0, **kwargs) -> Tensor: return Tensor._random(lambda rng, size: rng.normal(mean, std, size), shape, **kwargs)
 
   @staticmethod
   def randint(low, high=None, size=(), dtype=dtypes.int32, **kwargs) -> Tensor:
     """Integers uniform in [low, high), or in [0, low) without high; randint(high, size) works too, as in PyTorch."""
     if isinstance(high, (tuple, list)): high, size = None, high
     # NumPy's integers reads a lone bound as [0, low), as PyTorch does, and refuses an empty range
-    return Tensor._random(lambda rng, shape: rng.integers(low, high, shape), (size,), dtype, **kwargs)
+    return Tensor._random(lambda rng, shape: rng.integers(low, high, shape, np.int32), (size,), dtype, **kwargs)  # bounds past int32 raise
 
   def multinomial(self, num_samples=1, replacement=False) -> Tensor:
     """num_samples class indices drawn from each row of self's non-negative weights (int32, drawn on the host)."""
@@ -243,11 +243,11 @@ class Tensor:
 
   def backward(self, gradient: Tensor | None = None) -> Tensor:
     """Accumulate d(self)/d(leaf) into every leaf's .grad; a non-scalar needs `gradient` (its upstream gradient)."""
-    if gradient is None:
-      if self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, but this tensor has shape {self.shape}")
-      gradient = Tensor.ones(*self.shape, dtype=self.dtype, device=self.device)
+    if gradient is None and self.numel() != 1: raise RuntimeError(f"backward() without a gradient needs a scalar, not shape {self.shape}")
+    gradient = self._to_tensor(1.0 if gradient is None else gradient)  # ones; a list or an array is refused, as PyTorch
     if not self.requires_grad: raise RuntimeError("backward() on a tensor that does not require grad (no graph leads to it)")
-    if gradient.shape != self.shape: raise ValueError(f"gradient of shape {gradient.shape} for a tensor of shape {self.shape}")
+    if (gradient.shape, gradient.device) != (self.shape, self.device):
+      raise ValueError(f"gradient of shape {gradient.shape} on {gradient.device} for a tensor of shape {self.shape} on {self.device}")
     order = toposort([self], lambda node: None if node._ctx is None else node._ctx.parents)  # the graph's nodes, parents first
     grads = {self: gradient.cast(self.dtype).lazydata}
     for node in reversed(order):
@@ -322,7 +322,7 @@ class Tensor:
   def neg(self) -> Tensor:
     if self.dtype == dtypes.bool: raise TypeError("negation of a bool tensor is not supported (as in PyTorch): use t == False")
     return self._apply(F.Neg)
-  # (exp, log, sqrt, sin and sigmoid, each a primitive on self as a float, are set after the class)
+  # (exp, log, sqrt, sin, sigmoid and tanh, each a primitive on self as a float, are set after the class)
   def reciprocal(self) -> Tensor: return 1 / self._floating()
   def relu(self) -> Tensor: return self._apply(F.Relu)
   def exp2(self) -> Tensor: return (self * math.log(2)).exp()
@@ -332,7 +332,6 @@ class Tensor:
   def abs(self) -> Tensor: return self.relu() + (-self).relu()
   def sign(self) -> Tensor: return (self > 0).where(1, (self < 0).where(-1, (self == self).where(self * 0 + 0, 0)))  # NaN and -0.0: 0
   def cos(self) -> Tensor: return 1 - 2 * (self * 0.5).sin().square()  # x / 2 is exact; pi / 2 - x rounds a large x
-  def tanh(self) -> Tensor: return 2.0 * (2.0 * self).sigmoid() - 1.0
   def silu(self) -> Tensor: return self * self.sigmoid()
   def leaky_relu(self, neg_slope=0.01) -> Tensor: return (self > 0).where(self, self * neg_slope)  # slope at 0, as PyTorch
 
@@ -863,11 +862,11 @@ class Tensor:
     return self
 
 
-for _method in ("exp", "log", "sqrt", "sin", "sigmoid"):  # each runs its primitive Function (F.Exp, ...) on self as a float
+for _method in ("exp", "log", "sqrt", "sin", "sigmoid", "tanh"):  # each runs its primitive Function (F.Exp, ...) on self as a float
   setattr(Tensor, _method, lambda self, function=getattr(F, _method.capitalize()): self._floating()._apply(function))
-# functions whose steps cancel (2 * sigmoid(2x) - 1 near 0, log(1 + exp(x))), overflow (sigmoid(-12) takes exp(12)) or
+# functions whose steps cancel (1 - 2 * sin(x / 2) ** 2, log(1 + exp(x))), overflow (sigmoid(-12) takes exp(12)) or
 # round twice (exp2's x * log(2)): float16 computes them in float32, rounded once, as PyTorch
-for _method in ("cos", "tan", "tanh", "gelu", "softplus", "elu", "sigmoid", "silu", "exp2", "log2", "rsqrt"):
+for _method in ("cos", "tan", "gelu", "softplus", "elu", "sigmoid", "silu", "exp2", "log2", "rsqrt"):
   setattr(Tensor, _method, _accumulates(getattr(Tensor, _method)))
 # each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
 for _method, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv"), ("pow", "pow")):

@@ -1,4 +1,5 @@
 """SPEC "Autograd": backward, accumulation, no_grad, detach, deep graphs and shared subexpressions."""
+import re
 import numpy as np
 import pytest
 from minigrad import Tensor, dtypes
@@ -112,6 +113,17 @@ def test_backward_with_gradient_for_non_scalar(device):
     x = Tensor(values, device=device, requires_grad=True)
     (x * x).backward(gradient=Tensor(upstream, device=device))
     assert_close(x.grad.numpy(), 2 * values * upstream, 1e-6)
+
+
+def test_a_gradient_of_another_shape_device_or_type_is_refused_clearly(device):
+    """As PyTorch: the gradient must be a Tensor of the output's shape on its device (a CL gradient for a NUMPY output
+    gave the leaf a .grad on the wrong device, and the next backward failed)."""
+    w = Tensor([1.0, 2.0], device=device, requires_grad=True)
+    other = "CL" if device == "NUMPY" else "NUMPY"
+    for gradient, error, words in [(Tensor([1.0, 1.0, 1.0], device=device), ValueError, "shape (3,)"), ([1.0, 1.0], TypeError, "list"),
+                                   (Tensor([1.0, 1.0], device=other), ValueError, f"on {other}")]:
+        with pytest.raises(error, match=re.escape(words)): (w * 2).backward(gradient)
+    assert w.grad is None
 
 
 def test_grad_has_shape_and_dtype_of_leaf(device):

@@ -29,6 +29,13 @@ def test_python_bool_is_bool(device):
     assert t.tolist() == [True, False, True]
 
 
+def test_bool_bytes_other_than_0_and_1_read_as_true(device):
+    """NumPy reads any nonzero byte of a bool array as True (np.frombuffer, a safetensors BOOL entry can hold 2 or 255);
+    on CL a cast gave 2 and 255, a sum 258, and == True False."""
+    t = Tensor(np.frombuffer(bytes([0, 1, 2, 255]), np.bool_), device=device)
+    assert t.cast(dtypes.int32).tolist() == [0, 1, 1, 1] and t.sum().item() == 3 and (t == True).tolist() == [False, True, True, True]  # noqa: E712
+
+
 def test_nested_float_list_is_float32(device):
     t = Tensor([[1.0, 2.5, -3.0], [4.0, 5.0, 6.25]], device=device)
     assert t.shape == (2, 3) and t.dtype == dtypes.float32

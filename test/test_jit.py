@@ -189,6 +189,18 @@ def test_which_argument_is_a_tensor_is_part_of_what_a_replay_must_match(device):
     assert [pick(one, None).item() for _ in range(3)] + [pick(None, one).item() for _ in range(3)] == [2.0] * 3 + [3.0] * 3
 
 
+def test_one_tensor_in_two_argument_slots_during_the_capture_is_not_replayed_for_two_tensors(device):
+    """Captured with the same memory in both slots (one tensor twice, or two equal zeros made alike), the kernels read one
+    buffer for both: calls whose arguments don't alias the same way start over."""
+    combine = TinyJit(lambda h, c: h * 10 + c)
+    x = Tensor([1.0, 2.0], device=device)
+    assert [combine(x, x).tolist() for _ in range(3)] == [[11.0, 22.0]] * 3
+    assert combine(Tensor([1.0, 2.0], device=device), Tensor([5.0, 7.0], device=device)).tolist() == [15.0, 27.0]
+    for _ in range(3): combine(Tensor.zeros(1, device=device), Tensor.zeros(1, device=device))
+    assert combine(Tensor([4.0], device=device), Tensor([8.0], device=device)).item() == 48.0
+    assert combine(x, x).tolist() == [11.0, 22.0]
+
+
 def test_a_tinyjit_inside_another_is_replayed_by_the_outer_one(device):
     """The outer capture records the inner function's kernels and random draws too, whether the inner TinyJit captures
     inside it or already replays on its own (it is then captured again); both stay bit for bit the plain functions."""

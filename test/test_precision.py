@@ -217,3 +217,13 @@ def test_cos_of_large_float32_inputs_within_1e6_of_float64(device):
     out.sum().backward()
     assert np.abs(out.numpy() - np.cos(x.astype(np.float64))).max() < 1e-6
     assert np.abs(t.grad.numpy() + np.sin(x.astype(np.float64))).max() < 1e-4  # sin's derivative is still sin(pi/2 - x)
+
+
+def test_tanh_is_accurate_relative_to_its_value_near_zero(device):
+    """tanh runs as its own op: 2 * sigmoid(2x) - 1 cancels near 0 (tanh(1e-7) gave 0, and 1e-3 was 1e-4 off relative)."""
+    x = np.concatenate([np.geomspace(1e-30, 1, 300), -np.geomspace(1e-8, 20, 300)]).astype(np.float32)
+    t = Tensor(x, device=device, requires_grad=True)
+    out = t.tanh()
+    out.sum().backward()
+    assert relative_error(out.numpy(), np.tanh(x.astype(np.float64))) < 1e-6
+    assert np.abs(t.grad.numpy() - (1 - np.tanh(x.astype(np.float64)) ** 2)).max() < 1e-6

@@ -414,6 +414,12 @@ def test_randint_range_dtype_and_pytorch_forms(device):
     assert Tensor.randint(10, (2, 3), device=device).shape == (2, 3)  # torch.randint(high, size)
     with raises_naming("high"):
         Tensor.randint(3, 3, size=(2,))
+    for seed in range(8):  # bounds past int32 are refused before any draw (it raised or not as the draw fell)
+        Tensor.manual_seed(seed)
+        with raises_naming("high", "int32"):
+            Tensor.randint(0, 2**32, size=(1,), device=device)
+        with raises_naming("low", "int32"):
+            Tensor.randint(-2**31 - 1, 0, size=(1,), device=device)
 
 
 def test_multinomial_draws_from_the_weights(device):
