@@ -72,11 +72,12 @@ LEAVES = (KernelOps.LOAD, KernelOps.CONST, KernelOps.VALID)
 COMPUTE = {"float32": "float", "float16": "float", "float64": "double", "int32": "int", "bool": "int"}
 STORAGE = {"float32": "float", "float16": "half", "float64": "double", "int32": "int", "bool": "uchar"}
 # NOOP and RESHAPE name the same values in the same linear order: a copy that the compiler removes. Comparisons are
-# converted to int by Renderer.expression; a WHERE of vectors is a select() there, not ?:
+# converted to int by Renderer.expression; a WHERE of vectors is a select() there, not ?:. tanh(|x|) is written as
+# -expm1(-2|x|) / (2 + expm1(-2|x|)), exact near 0 and reaching 1: PoCL's tanh stops at 1 - 2**-24, even at infinity
 TEMPLATES = {UnaryOps.NOOP: "{0}", KernelOps.RESHAPE: "{0}", UnaryOps.NEG: "-{0}", UnaryOps.EXP: "exp({0})", UnaryOps.SQRT: "sqrt({0})",
-             UnaryOps.LOG: "log({0})", UnaryOps.TANH: "tanh({0})", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
-             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", UnaryOps.RECIP: "1.0f / {0}", BinaryOps.CMPLT: "{0} < {1}",
-             BinaryOps.CMPEQ: "{0} == {1}", TernaryOps.WHERE: "({0} ? {1} : {2})"}
+             UnaryOps.LOG: "log({0})", UnaryOps.RECIP: "1.0f / {0}", BinaryOps.ADD: "{0} + {1}", BinaryOps.SUB: "{0} - {1}",
+             BinaryOps.MUL: "{0} * {1}", BinaryOps.DIV: "{0} / {1}", BinaryOps.CMPLT: "{0} < {1}", BinaryOps.CMPEQ: "{0} == {1}",
+             TernaryOps.WHERE: "({0} ? {1} : {2})", UnaryOps.TANH: "copysign(expm1(-2 * fabs({0})) / (-2 - expm1(-2 * fabs({0}))), {0})"}
 
 
 def vector_type(ctype, width): return ctype if width == 1 else f"{ctype}{width}"

@@ -227,3 +227,5 @@ def test_tanh_is_accurate_relative_to_its_value_near_zero(device):
     out.sum().backward()
     assert relative_error(out.numpy(), np.tanh(x.astype(np.float64))) < 1e-6
     assert np.abs(t.grad.numpy() - (1 - np.tanh(x.astype(np.float64)) ** 2)).max() < 1e-6
+    saturated = Tensor([-np.inf, -20.0, 20.0, np.inf, np.nan], device=device).tanh().numpy()  # (PoCL's tanh(inf) is 1 - 2**-24)
+    assert saturated[:4].tolist() == [-1, -1, 1, 1] and np.isnan(saturated[4])
