@@ -558,11 +558,7 @@ class Tensor:
     x = self.shrink(bounds).flip(flips)
     for d, step in steps: x = x.transpose(d, -1)._windows(1, step, 1).squeeze(-1).transpose(d, -1)  # windows of one element
     x = x.reshape(*final_shape)
-    if not gathers: return x
-    # PyTorch's rule: the gathered dims replace the tensor indices if they are adjacent, else go first. Ints only drop their
-    # dims, so they separate nothing (NumPy counts them as tensors: x[0, :, idx] would put idx's dims first)
-    advanced = [k for k, item in enumerate(i for i in index if not isinstance(i, (int, np.integer))) if isinstance(item, Tensor)]
-    return x._gather(gathers, to_front=advanced != list(range(advanced[0], advanced[0] + len(advanced))))
+    return x._gather(gathers) if gathers else x
 
   def _index(self, idx: Tensor, dim, wrap=True) -> Tensor:
     """An integer index into dim with negatives wrapped, as NumPy's indexing, or refused (wrap=False: gather and
@@ -584,15 +580,19 @@ class Tensor:
     index = index.maximum(0).minimum(self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
     return self.expand(*shape)._apply(F.Gather, index, *hit, axes=(axis,)).squeeze(axis)
 
-  def _gather(self, gathers, to_front, wrap=True) -> Tensor:
-    """x[..., idx, ...] for integer index tensors at the given dims: the indices broadcast together, and each picks
-    one element of the gathered dims (flattened into one)."""
+  def _gather(self, gathers, wrap=True) -> Tensor:
+    """x[..., idx, ...] for integer index tensors at the given dims (in order): the indices broadcast together, and each
+    picks one element of the gathered dims (flattened into one). PyTorch's rule places the result's dims: where the
+    indices were if no other dim lies between them, else first. Ints dropped their dims before (NumPy counts them as
+    indices: x[0, :, idx] would put idx's dims first), and 0-d indices, which PyTorch reads as ints, place nothing."""
     if prod(self.shape[d] for d, _ in gathers) > 2**31: raise IndexError(f"dims {[d for d, _ in gathers]} of {self.shape} outgrow int32 indices")
     dims, flat = [d for d, _ in gathers], self._index(gathers[0][1], gathers[0][0], wrap)
     for d, idx in gathers[1:]: flat = flat * self.shape[d] + self._index(idx, d, wrap)  # row-major over the gathered dims, broadcast
     table = self.permute(*dims, *[i for i in range(self.ndim) if i not in dims]).flatten(0, len(dims) - 1).unsqueeze(0)  # (1, gathered, rest)
     result = table._take(flat.reshape(-1, 1, *[1] * (table.ndim - 2)), 1).reshape(*flat.shape, *table.shape[2:])
-    return result if to_front else result.permute(*range(flat.ndim, flat.ndim + dims[0]), *range(flat.ndim), *range(flat.ndim + dims[0], result.ndim))
+    places = {d - j for j, (d, idx) in enumerate(gathers) if idx.ndim}  # how many dims that stay lie before each index
+    at = places.pop() if len(places) == 1 else 0
+    return result.permute(*range(flat.ndim, flat.ndim + at), *range(flat.ndim), *range(flat.ndim + at, result.ndim)) if at else result
 
   def gather(self, dim, index: Tensor) -> Tensor:
     """out[i][j][k] = self[i][index[i][j][k]][k] for dim=1 (PyTorch's gather): index has self's ndim and sizes no
@@ -840,8 +840,8 @@ class Tensor:
   def assign(self, other) -> Tensor:
     """Make this tensor hold other's value (used by optimisers and the in-place operators); the tape is not affected."""
     other = self._to_tensor(other)
-    if other.shape != self.shape: raise ValueError(f"assign of shape {other.shape} to a tensor of shape {self.shape}")
-    if other.device != self.device: raise RuntimeError(f"assign from device {other.device} to a tensor on {self.device}")
+    if (other.shape, other.device) != (self.shape, self.device):
+      raise ValueError(f"assign of shape {other.shape} on {other.device} to a tensor of shape {self.shape} on {self.device}")
     if id(self) not in Tensor._assigned: Tensor._first_assigns += 1  # a TinyJit captured before may read its old value
     Tensor._assigned[id(self)] = self
     self.lazydata = other.cast(self.dtype).lazydata

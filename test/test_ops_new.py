@@ -51,6 +51,9 @@ INT_THEN_TENSOR = {
     "tensor, slice, int": ((np.array([0, 4]), slice(None), 2), lambda x: x[:, :, 2][[0, 4]]),
     "int, slice, 2-d tensor": ((2, slice(1, None), np.array([[0, 1]])), lambda x: x[2][1:, [[0, 1]]]),
     "slice, int, tensor": ((slice(None), 3, np.array([2, 0])), lambda x: x[:, 3][:, [2, 0]]),
+    # a 0-d integer tensor is an int to PyTorch (NumPy counts it as an index: x[t0, :, [0, 2]] came out transposed)
+    "0-d tensor, slice, tensor": ((np.array(1), slice(None), np.array([0, 2])), lambda x: x[1][:, [0, 2]]),
+    "tensor, slice, 0-d tensor": ((np.array([0, 4]), slice(None), np.array(2)), lambda x: x[:, :, 2][[0, 4]]),
 }
 
 

@@ -142,3 +142,13 @@ def test_flatten_with_start_dim_after_end_dim_is_refused():
         with pytest.raises(ValueError, match=f"start_dim {start} comes after end_dim {end}"):
             x.flatten(start, end)  # it gave a shape with a new dim of 1 (2, 1, 3, 4)
     assert x.flatten(1, 1).shape == (2, 3, 4) and x.flatten(-2, -1).shape == (2, 12)
+
+
+def test_assign_refuses_another_shape_or_device_naming_both(device):
+    x = Tensor([1.0, 2.0], device=device)
+    with pytest.raises(ValueError, match=rf"assign of shape \(3,\) on {device} to a tensor of shape \(2,\) on {device}"):
+        x.assign(Tensor([1.0, 2.0, 3.0], device=device))
+    if device != "NUMPY":  # (NUMPY is always there; the other way round needs OpenCL)
+        with pytest.raises(ValueError, match=f"assign of shape .* on NUMPY to a tensor of shape .* on {device}"):
+            x.assign(Tensor([3.0, 4.0]))
+    assert x.assign(Tensor([3.0, 4.0], device=device)).tolist() == [3.0, 4.0]

@@ -41,7 +41,7 @@ class Embedding:
   def __init__(self, num_embeddings, embedding_dim):
     self.weight = Tensor.randn(num_embeddings, embedding_dim, requires_grad=True)
 
-  def __call__(self, indices: Tensor) -> Tensor: return self.weight._gather([(0, indices)], to_front=True, wrap=False)  # -1 raises, as PyTorch
+  def __call__(self, indices: Tensor) -> Tensor: return self.weight._gather([(0, indices)], wrap=False)  # -1 raises, as PyTorch
 
 
 class LayerNorm:
