@@ -286,6 +286,10 @@ CORRUPT_FILES = [  # (file bytes, fragments the message must hold, whether the r
     pytest.param(VALID[:30], ["header length", "30-byte file"], True, id="truncated in the header"),
     pytest.param(file_bytes(raw=b'{"\xff\xfe": 1}'), ["UTF-8"], True, id="header not UTF-8"),
     pytest.param(file_bytes(raw=b'{"a": {"dtype": '), ["JSON"], True, id="header not JSON"),
+    pytest.param(file_bytes(raw=b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8], "x": NaN}}', body=bytes(8)), ["JSON", "NaN"], True,
+                 id="NaN in the header"),  # Python's json reads NaN and Infinity; they are not JSON
+    pytest.param(file_bytes(raw=b'{"__metadata__": {"a": "b"}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8], "x": -Infinity}}',
+                            body=bytes(8)), ["JSON", "Infinity"], True, id="Infinity in the header"),
     pytest.param(file_bytes(raw=VALID_HEADER + b"\0", body=bytes(8)), ["JSON"], True, id="NUL after the JSON"),
     pytest.param(file_bytes([]), ["list", "not an object"], True, id="header a list"),
     pytest.param(file_bytes("a"), ["str", "not an object"], True, id="header a string"),

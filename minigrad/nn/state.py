@@ -99,7 +99,8 @@ def load(path, device=None) -> dict[str, Tensor]:
   header_length = int.from_bytes(data[:8], "little")
   most = min(100_000_000, len(data) - 8)  # the reference reader's limit: a corrupt length must not ask for gigabytes
   check(header_length <= most, f"header length {header_length} is over {most}, the most a {len(data)}-byte file allows")
-  try: header = json.loads(data[8:8 + header_length].decode(), object_pairs_hook=_refuse_duplicate_names)
+  # NaN and Infinity are not JSON (the reference reader refuses them; Python's json reads them): int() refuses them here
+  try: header = json.loads(data[8:8 + header_length].decode(), object_pairs_hook=_refuse_duplicate_names, parse_constant=int)
   except ValueError as error: raise SafetensorsError(f"{path}: the header must be UTF-8 JSON with distinct names: {error}") from None
   check(isinstance(header, dict), f"the header is a JSON {type(header).__name__}, not an object")
   metadata = header.pop("__metadata__", None)
