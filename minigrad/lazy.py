@@ -9,9 +9,9 @@ from minigrad.ops import BinaryOps, LoadOps, TernaryOps, UnaryOps
 from minigrad.shapetracker import ShapeTracker
 
 _live_nodes: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-# (flag, make_error): checks on data without a host read now. Each flag is computed with the next schedule, whatever it
-# is for, then read: make_error() is raised if any element of it is true
-pending_checks = []
+# flag -> make_error: checks on data without a host read now. A flag is a base that the checked values' consumers read,
+# so it is computed by whatever realize needs them (and by no other); make_error(flag) is raised if any element is true
+checks_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _node(device, st, dtype, op=None, srcs=(), arg=None, base=None) -> LazyBuffer:
@@ -93,15 +93,14 @@ class LazyBuffer:
 
   # ---- realization
   def realize(self, *others) -> LazyBuffer:
-    """Compute the bases of this buffer and of others now, sharing their common work, and run the pending checks."""
+    """Compute the bases of this buffer and of others now, sharing their common work, and run the checks computed."""
     from minigrad.schedule import create_schedule, run_schedule, schedule_lock
-    if not pending_checks and all(b.base.realized is not None for b in (self,) + others): return self
+    if all(b.base.realized is not None for b in (self,) + others): return self
     with schedule_lock:
-      checks = pending_checks[:]
-      del pending_checks[:len(checks)]  # what other threads add meanwhile waits for the next realize
-      run_schedule(create_schedule([b.base for b in (self, *others, *(flag for flag, _ in checks))]))
-    for flag, make_error in checks:
-      if flag.numpy().any(): raise make_error()
+      schedule = create_schedule([b.base for b in (self, *others)])
+      run_schedule(schedule)
+    for flag in [item.out for item in schedule if item.out in checks_of]:
+      if flag.numpy().any(): raise checks_of[flag](flag)
     return self
 
   def numpy(self) -> np.ndarray:

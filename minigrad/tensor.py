@@ -8,7 +8,7 @@ import minigrad.function as F
 from minigrad.device import Device
 from minigrad.dtype import DType, dtypes
 from minigrad.helpers import toposort
-from minigrad.lazy import LazyBuffer, pending_checks
+from minigrad.lazy import LazyBuffer, checks_of
 
 
 def _axes(axis, ndim) -> tuple[int, ...]:
@@ -128,11 +128,12 @@ class Tensor:
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
-  def _check_range(self, low, high, make_error):
-    """Raise make_error(value) at the next realize, naming the first element of self outside [low, high): building the
-    graph reads nothing on the host, and the check runs with whatever is computed next, the result included."""
-    outside = (self < low) == (self < high)  # below low or at least high (low < high; an empty range has no inside)
-    pending_checks.append((outside.lazydata, lambda: make_error(self.numpy()[outside.numpy()].flat[0])))
+  def _check_range(self, low, high, make_error) -> Tensor:
+    """self, checked: the realize that computes what reads the result raises make_error(value), naming the first element
+    outside [low, high) (low there: such an element never reaches a kernel). Building the graph reads nothing on the host."""
+    outside = ((self < low) == (self < high)).contiguous()  # below low or at least high (low < high: an empty range has no inside)
+    checks_of[outside.lazydata] = lambda flag: make_error(self.numpy()[flag.numpy()].flat[0])  # (not outside: the key would live on)
+    return outside.where(low, self)  # the result reads the flag, so its realize computes the flag too
 
   def to(self, device) -> Tensor:
     """This tensor on another device; differentiable, as in PyTorch: the gradient moves back."""
@@ -565,7 +566,7 @@ class Tensor:
     Embedding, as PyTorch); an out-of-range one raises IndexError, naming it."""
     if idx.dtype.is_float or idx.dtype == dtypes.bool: raise IndexError(f"tensors used as indices must be integers, got {idx.dtype}")
     size = self.shape[dim]
-    idx._check_range(-size if wrap else 0, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
+    idx = idx._check_range(-size if wrap else 0, size, lambda index: IndexError(f"index {index} is out of range for dim {dim} of size {size}"))
     return (idx < 0).where(idx + size, idx) if wrap else idx  # refused negatives never reach a kernel
 
   def _take(self, index: Tensor, axis) -> Tensor:
@@ -574,7 +575,7 @@ class Tensor:
     realize); it is clamped into range here, so that no kernel reads outside its buffer whatever it holds, and an
     empty axis gives zeros."""
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
-    if not self.shape[axis]: return self.expand(*shape).sum(axis).cast(self.dtype)
+    if not self.shape[axis]: return (self.expand(*shape).sum(axis) + index.squeeze(axis) * 0).cast(self.dtype)  # read index: it is checked
     # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's
     hit = [(index == self._positions(axis)).cast(self.dtype)] if self.requires_grad else []
     index = index.maximum(0).minimum(self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
@@ -730,8 +731,8 @@ class Tensor:
   def one_hot(self, num_classes) -> Tensor:
     """int32 rows with a 1 at each class index; a class outside [0, num_classes) raises a ValueError naming it."""
     if self.dtype.is_float or self.dtype == dtypes.bool: raise TypeError(f"one_hot needs integer class indices, got {self.dtype}")
-    self._check_range(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
-    return (self.unsqueeze(-1) == Tensor(_arange(num_classes, self.device))).cast(dtypes.int32)
+    classes = self._check_range(0, num_classes, lambda index: ValueError(f"class {index} is out of range for one_hot with {num_classes} classes"))
+    return (classes.unsqueeze(-1) == Tensor(_arange(num_classes, self.device))).cast(dtypes.int32)
 
   def round(self) -> Tensor:
     """Round half to even, as torch.round, with a zero gradient. Adding and removing 2**mantissa_bits lets the float
@@ -821,11 +822,11 @@ class Tensor:
     counted, shifted = Tensor.full(samples, True, device=self.device), logits - logits._peak(axis)
     if not target.dtype.is_float:
       counted = target != ignore_index
-      counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for {classes} "
-                                                                                 f"classes (ignore_index={ignore_index})"))
+      target = counted.where(target, 0)._check_range(0, classes, lambda index: IndexError(f"class index {index} is out of range for "
+                                                                                          f"{classes} classes (ignore_index={ignore_index})"))
     # -sum p * (shifted - log_sum_exp) as two terms, both >= 0, whose gradient (p_total * softmax - p) needs no other
     # reduce. Class indices are one-hot probabilities (summing to 1), and without smoothing their term is one element of
-    # shifted, read by a gather (an ignored index reads a class that counted then zeroes)
+    # shifted, read by a gather (an ignored sample reads class 0, which counted then zeroes)
     if target.dtype.is_float or label_smoothing:
       probs = (target if target.dtype.is_float else target.unsqueeze(axis) == self._positions(axis)).cast(logits.dtype)
       if label_smoothing: probs = probs * (1 - label_smoothing) + label_smoothing / classes

@@ -34,6 +34,22 @@ def test_threads_realizing_identical_graphs_get_the_right_values(device):
     run_threads(work)
 
 
+def test_an_index_check_runs_only_where_the_indexed_result_is_computed(device):
+    """The range check of an index travels with the graph that reads it: a bad lookup built in one thread raises where its
+    result is realized, in another thread too, and never in a realize that does not need it (an unrelated thread's)."""
+    table = Tensor([1.0, 2.0, 3.0], device=device)
+    bad = table[Tensor([5], device=device)]
+    run_threads(lambda i: [(Tensor([1.0, 2.0], device=device) * i).realize() for _ in range(5)])  # a check consumed here failed them
+    assert (Tensor([1.0], device=device) + 1).tolist() == [2.0]
+    built = []
+    worker = threading.Thread(target=lambda: built.append(table.cross_entropy(Tensor(7, device=device))))
+    worker.start()
+    worker.join()
+    for result, words in ((bad, ("index 5", "size 3")), (built[0], ("class index 7", "3 classes"))):
+        with pytest.raises(IndexError, match=".*".join(words)):
+            result.numpy()
+
+
 def test_grad_mode_is_per_thread(device):
     inference_running = threading.Event()
 
