@@ -19,8 +19,8 @@ KernelOps = Op("KernelOps", "LOAD CONST RESHAPE VALID")
 
 
 class MemBuffer(NamedTuple):
-  """What a LOAD reads: kernel input `index` through `st`. When offset_slot is not None, st's first view has offset 0
-  and the real offset is the kernel argument args[offset_slot], so batches cut at any offset share one kernel."""
+  """What a LOAD reads: kernel input `index` through `st`. When offset_slot is not None, the kernel argument
+  args[offset_slot] is added to the offset of st's first view, so batches cut at any offset share one kernel."""
   index: int
   st: Any
   offset_slot: Optional[int]

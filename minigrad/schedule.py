@@ -82,14 +82,17 @@ def _lower(root, realize, place_of):
 
   def slot(key, value): return arg_slots.setdefault(key, (len(arg_slots), value))[0]
 
-  def const(source, dtype, st):  # a constant leaf's place (its value is read as each launch is made) or a fixed number
-    return emit(KOp(KernelOps.CONST, (), ConstBuffer(slot((source, dtype), source), st), dtype, st.shape))
+  # the step reading a constant: a constant leaf's place (its value is read as each launch is made) or a fixed number
+  def const(source, dtype, st): return emit(KOp(KernelOps.CONST, (), ConstBuffer(slot((source, dtype), source), st), dtype, st.shape))
 
-  def leaf(base, st):
-    if base.op is LoadOps.CONST: return const(place_of(base), base.dtype, st)
-    first = st.views[0]  # its offset becomes a kernel argument of its own (a fresh key matches no other)
-    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
-    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset) if first.offset else None)
+  def leaf(base, st, outer):  # base read through its view st, then through outer's views
+    # the view's offset is a kernel argument of its own (a fresh key), 0 too, and outer composes with the view as if the
+    # offset were 0: a batch cut at the start and one cut further on share a kernel
+    first = st.views[0]
+    st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])
+    st = st if outer is None else st.compose(outer)
+    if base.op is LoadOps.CONST: return const(place_of(base), base.dtype, st)  # (a constant's view has offset 0)
+    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset))
     return emit(KOp(KernelOps.LOAD, (), buffer, base.dtype, st.shape))
 
   stack = [((root, None), False)]
@@ -99,7 +102,7 @@ def _lower(root, realize, place_of):
     if ref in memo and not children_done: continue
     base, st = view.base, view.st if outer is None else view.st.compose(outer)
     if base is not root and (_is_leaf(base) or base in realize):
-      memo[ref] = leaf(base, st)
+      memo[ref] = leaf(base, view.st, outer)
       continue
     # a reduce, or a base read in its own order, is computed in its own shape (then reshaped); else in the view's
     in_own_shape = isinstance(base.op, ReduceOps) or _same_order(st, base)
@@ -148,8 +151,8 @@ def run_schedule(schedule):
   """Run each kernel in order, counting its flops (a reduce's over its input), bytes moved and time."""
   start = time.perf_counter()
   for kernel, out, inputs, args in schedule:
+    runner = Device[out.device].compile(kernel)  # (a first build is not the kernel's time)
     t0 = time.perf_counter()
-    runner = Device[out.device].compile(kernel)
     out.mark_realized(runner([b.realized for b in inputs], args))
     for launches in capture: launches.append((runner, out, inputs, args))  # a capture inside another's feeds both
     if DEBUG >= 2: Device[out.device].synchronize()  # so that the time is the kernel's

@@ -65,7 +65,7 @@ class View(_ViewFields):
   def reshape(self, new_shape) -> Optional[View]:
     """The same elements read in new_shape, or None when no single View can: the old dims of a group cannot be merged,
     or its valid elements are not whole rows of its outermost new dim."""
-    if self.is_contiguous: return View(new_shape, strides_for(new_shape))  # a view of no elements is contiguous too
+    if self.mask is None and self.strides == strides_for(self.shape): return View(new_shape, strides_for(new_shape), self.offset)  # (empty too)
     if self.all_padding:  # reads nothing in any shape, but a 0-d view has no range to say so
       return View(tuple(new_shape), (0,) * len(new_shape), 0, ((0, 0),) * len(new_shape)) if new_shape else None
     old = [(size, stride, m) for size, stride, m in zip(self.shape, self.strides, self.mask or [(0, s) for s in self.shape]) if size != 1]

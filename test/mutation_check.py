@@ -53,11 +53,13 @@ CURATED = [
         "if st.masked:  # computed through padding", "if False:  # computed through padding"),
     ("schedule: same order ignores the size", "minigrad/schedule.py",
         "return st is base.st or (st.contiguous and math.prod(st.shape) == math.prod(base.shape))", "return st is base.st or st.contiguous"),
-    ("schedule: offset argument dropped", "minigrad/schedule.py", "slot(object(), first.offset) if first.offset else None)", "None)"),
+    ("schedule: offset argument dropped", "minigrad/schedule.py", "st, slot(object(), first.offset))", "st, None)"),
     ("schedule: offsets stay in the kernel", "minigrad/schedule.py",
-        "    if first.offset: st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])\n"
-        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset) if first.offset else None)",
+        "    st = ShapeTracker((View(first.shape, first.strides, 0, first.mask),) + st.views[1:])\n"
+        "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, slot(object(), first.offset))",
         "    buffer = MemBuffer(input_index.setdefault(base, len(input_index)), st, None)"),
+    ("schedule: an offset of 0 stays in the kernel", "minigrad/schedule.py", "st, slot(object(), first.offset))",
+        "st, slot(object(), first.offset) if first.offset else None)"),
     ("schedule: constants share a slot by dtype only", "minigrad/schedule.py", "slot((source, dtype), source)", "slot(dtype, source)"),
     ("schedule: shared-once whatever order its readers are read in", "minigrad/schedule.py",
         "and not expands and all(plain[c] for c in readers)", "and not expands"),

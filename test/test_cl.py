@@ -233,7 +233,7 @@ def test_lr_schedule_and_random_batches_compile_nothing_after_step_one(shape):
     opt = optim.SGD([weight, bias], lr=0.1)
     compiled = []
     for step in range(4):
-        start = int(rng.integers(0, 468))
+        start = int(rng.integers(1, 468)) if step else 0  # the first batch at the start: offset 0 is an argument too
         opt.lr = 0.1 / (1 + step)
         loss = (data[start:start + 32].linear(weight, bias) * (1 + step * 0.5)).cross_entropy(labels[start:start + 32])
         opt.zero_grad()
@@ -241,7 +241,7 @@ def test_lr_schedule_and_random_batches_compile_nothing_after_step_one(shape):
         opt.step()
         loss.item()
         compiled.append(GlobalCounters.compile_count)
-    assert compiled[1] == compiled[-1], f"compiles after each step: {compiled}"
+    assert compiled[0] == compiled[-1], f"compiles after each step: {compiled}"
 
 
 # ---- huge sizes: 64-bit indices where a size needs them

@@ -64,7 +64,7 @@ def loaded_trackers(item):
             tracker = op.arg.st
             if op.arg.offset_slot is not None:
                 first = tracker.views[0]
-                first = View(first.shape, first.strides, item.args[op.arg.offset_slot], first.mask)
+                first = View(first.shape, first.strides, first.offset + item.args[op.arg.offset_slot], first.mask)
                 tracker = ShapeTracker((first,) + tracker.views[1:])
             yield tracker, prod(item.inputs[op.arg.index].shape)
 
