@@ -180,6 +180,8 @@ CURATED = [
 
 # mutants judged equivalent (no test can tell them apart), with the reason; they are listed, never run
 EQUIVALENT = [
+    ("cumsum: the shifted copy padded after too", "minigrad/tensor.py", "tuple((shift, 0) if i == dim", "tuple((shift, 1) if i == dim",
+        "the shrink that follows cuts the copy back to the tensor's shape, so what is padded after it is never read"),
     ("schedule cache: ops' arguments left out of the key", "minigrad/schedule.py", "(b.op, b.arg, b.dtype, b.shape,", "(b.op, b.dtype, b.shape,",
         "a base's argument is its reduce's axes or its cast's dtype, which its shape and dtype beside its source's already fix; "
         "the key keeps it so that an op whose argument is not fixed that way stays safe"),

@@ -344,8 +344,10 @@ def test_std_with_correction(device, axis, keepdim, correction):
 
 def test_std_of_a_constant_row_has_zero_gradient_as_pytorch(device):
     x = Tensor([[1.0, 1.0, 1.0], [2.0, 3.0, 7.0]], device=device, requires_grad=True)
-    x.std(1).sum().backward()
+    std = x.std(1)
+    std.sum().backward()
     row = np.array([2.0, 3.0, 7.0])
+    assert_close(std.numpy(), np.array([0.0, row.std(ddof=1)]), 1e-6)  # the constant row's std is 0 itself
     assert_close(x.grad.numpy(), np.stack([np.zeros(3), (row - row.mean()) / (2 * row.std(ddof=1))]), 1e-6)
 
 
