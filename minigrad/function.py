@@ -64,6 +64,8 @@ class Log(_Pointwise):
 class Tanh(_Pointwise):
   op = UnaryOps.TANH
   def backward(self, grad): return grad.e(BinaryOps.MUL, self.ret.const_like(1).e(BinaryOps.SUB, self.ret.e(BinaryOps.MUL, self.ret)))
+
+
 class Sqrt(_Pointwise):
   op = UnaryOps.SQRT
   def backward(self, grad): return grad.e(BinaryOps.DIV, self.ret.e(BinaryOps.ADD, self.ret))
