@@ -2,7 +2,7 @@
 this device reports (MINIGRAD_CL_SHAPE=gpu or cpu forces the GPU- or CPU-shaped kernels, so either can be tested on
 any device), built once per process, and queued without waiting.
 """
-import math, os, warnings
+import atexit, math, os, warnings
 import numpy as np
 from minigrad.helpers import DEBUG, GlobalCounters
 from minigrad.renderer_c import COMPUTE, OPENCL, Renderer, Shape
@@ -73,6 +73,7 @@ class Backend:
     warnings.filterwarnings("ignore", category=cl.CompilerWarning)  # PoCL's build logs come as warnings: DEBUG=3 prints them
     self.cl, self.context = cl, find_context(cl)
     self.device, self.queue = self.context.devices[0], cl.CommandQueue(self.context)
+    atexit.register(self.queue.finish)  # a process that ends with kernels still queued can crash in PoCL's teardown
     # kernel shapes are chosen from the device's type, preferred float vector width (a power of two, at most 16; a GPU
     # computes one value per work-item) and cores
     gpu = os.getenv("MINIGRAD_CL_SHAPE", "gpu" if self.device.type & cl.device_type.GPU else "cpu").lower() == "gpu"

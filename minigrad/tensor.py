@@ -83,7 +83,6 @@ class Tensor:
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
   _first_assigns = 0
   _jit_logs: list[list] = []
-  _differentiated: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # backward()'s roots since the last optimiser step
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
     """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
@@ -101,7 +100,7 @@ class Tensor:
     # shape (so ndim), dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
     self.lazydata, self.shape, self.ndim, self.dtype, self.device = data, data.shape, len(data.shape), data.dtype, data.device
     if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
-    self.requires_grad, self.grad, self._ctx = requires_grad, None, None
+    self.requires_grad, self.grad, self._ctx, self._loss = requires_grad, None, None, None  # _loss: see backward()
 
   # ---- properties
   @property
@@ -132,7 +131,8 @@ class Tensor:
     """self, checked: the realize that computes what reads the result raises make_error(value), naming the first element
     outside [low, high) (low there: such an element never reaches a kernel). Building the graph reads nothing on the host."""
     outside = ((self < low) == (self < high)).contiguous()  # below low or at least high (low < high: an empty range has no inside)
-    checks_of[outside.lazydata] = lambda flag: make_error(self.numpy()[flag.numpy()].flat[0])  # (not outside: the key would live on)
+    # (the error takes the flag, not outside, whose key would then live on; a check built alike before keeps its error)
+    checks_of.setdefault(outside.lazydata, lambda flag: make_error(self.numpy()[flag.numpy()].flat[0]))
     return outside.where(low, self)  # the result reads the flag, so its realize computes the flag too
 
   def to(self, device) -> Tensor:
@@ -263,7 +263,7 @@ class Tensor:
     if previous: previous[0].realize(*previous[1:])
     for leaf, grad in grads.items():  # in its leaf's dtype: each Function's backward gives its inputs' dtypes
       leaf.grad = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad)
-    Tensor._differentiated[id(self)] = self  # the next optimiser step computes it too (a loss read after the step is ready)
+    for leaf in grads: leaf._loss = weakref.ref(self)  # an optimiser step of the leaf computes it too (a loss read after the step is ready)
     return self
 
   # ---- broadcasting

@@ -310,6 +310,17 @@ def test_builds_print_nothing(backend):
         assert (done.stdout, done.stderr) == (f"(70,)\n{forced == 'gpu'}\n", ""), done.stderr  # MINIGRAD_CL_SHAPE chose the shape
 
 
+def test_a_process_that_ends_with_kernels_queued_exits_cleanly():
+    """realize() queues kernels without waiting; PoCL's teardown crashed (a segfault) at times when a process ended with
+    some still queued (2 of 12 runs of this script before the queue was finished at exit, 0 of 20 after)."""
+    code = ("from minigrad import Tensor\na = Tensor.randn(512, 512, device='CL').realize()\n"
+            "for _ in range(20): a = (a @ a.T * 1e-3).realize()")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for _ in range(8):  # (a crash came in about one run of six)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, (done.returncode, done.stderr[-500:])
+
+
 def test_a_new_dialect_is_a_table_of_facts(backend):
     """The GPU-shaped kernels (width 1, as a dialect without vector types needs) render in any dialect: elementwise
     kernels and reductions whose lanes pass results through shared memory. (The matmul's register tiles use OpenCL C's

@@ -116,6 +116,21 @@ def test_step_computes_the_loss_so_reading_it_after_runs_no_kernel(device):
     assert GlobalCounters.kernel_count == 0
 
 
+def test_a_step_computes_only_the_losses_that_reached_its_parameters(device):
+    """Another model's loss (another thread's, say) is neither computed nor checked by this optimiser's step: a bad index
+    there made this step raise its IndexError, after updating this model."""
+    model_a, model_b = (Tensor(np.ones(4, np.float32), device=device, requires_grad=True) for _ in range(2))
+    optimizer_a = optim.SGD([model_a], lr=0.1)
+    loss_b = model_b[Tensor([9], device=device)].sum()
+    loss_b.backward()
+    loss_a = model_a[Tensor([1], device=device)].sum()
+    loss_a.backward()
+    optimizer_a.step()
+    assert model_a.tolist() == pytest.approx([1.0, 0.9, 1.0, 1.0]) and loss_a.item() == 1.0
+    with pytest.raises(IndexError, match="index 9"):
+        loss_b.item()
+
+
 @pytest.mark.parametrize("shape", [(5,), (3, 4)])
 def test_a_sum_loss_read_after_the_step_runs_no_kernel_either(device, shape):
     """A loss whose last op is a sum is a reshape of the reduce's (1,) or (1, 1) result: read, it needs no copy kernel."""

@@ -50,6 +50,15 @@ def test_an_index_check_runs_only_where_the_indexed_result_is_computed(device):
             result.numpy()
 
 
+def test_two_checks_of_one_index_each_keep_their_error(device):
+    """A gather's and a one_hot's checks of one index over one range are one flag: the first built keeps its error."""
+    index = Tensor([[0], [5], [1]], device=device)
+    picked = Tensor.zeros(3, 4, device=device).gather(1, index)
+    index.one_hot(4)
+    with pytest.raises(IndexError, match="index 5 is out of range for dim 1 of size 4"):
+        picked.numpy()
+
+
 def test_grad_mode_is_per_thread(device):
     inference_running = threading.Event()
 

@@ -37,8 +37,8 @@ class Optimizer:
     """Update every parameter that has a gradient; parameters without one (unused by the loss) stay as they are."""
     with Tensor.no_grad():
       # the losses differentiated since the last step share its kernels: computed now, a read after the step costs nothing
-      changed = [p.grad for p in self.params if p.grad is not None] + list(Tensor._differentiated.values())
-      Tensor._differentiated.clear()
+      changed = [p.grad for p in self.params if p.grad is not None] + [p._loss() for p in self.params if p._loss and p._loss() is not None]
+      for param in self.params: param._loss = None  # (a loss that reached these parameters: computed with them, read after the step)
       for i, param in enumerate(self.params):
         if param.grad is not None: changed += self._update(i, param, param.grad.detach())
     if changed: Tensor.realize(*changed)
