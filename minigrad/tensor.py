@@ -576,10 +576,11 @@ class Tensor:
     empty axis gives zeros."""
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
     if not self.shape[axis]: return (self.expand(*shape).sum(axis) + index.squeeze(axis) * 0).cast(self.dtype)  # read index: it is checked
-    # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's
+    index = index.maximum(0).minimum(self.shape[axis] - 1)
+    # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's (of the
+    # clamped index: the checked one, read there alone, is computed where it is clamped)
     hit = [(index == self._positions(axis)).cast(self.dtype)] if self.requires_grad else []
-    index = index.maximum(0).minimum(self.shape[axis] - 1).expand(*shape[:axis], 1, *shape[axis + 1:])
-    return self.expand(*shape)._apply(F.Gather, index, *hit, axes=(axis,)).squeeze(axis)
+    return self.expand(*shape)._apply(F.Gather, index.expand(*shape[:axis], 1, *shape[axis + 1:]), *hit, axes=(axis,)).squeeze(axis)
 
   def _gather(self, gathers, wrap=True) -> Tensor:
     """x[..., idx, ...] for integer index tensors at the given dims (in order): the indices broadcast together, and each
