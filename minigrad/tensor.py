@@ -638,7 +638,7 @@ class Tensor:
   def chunk(self, n, dim=0) -> list[Tensor]:
     """At most n pieces of equal size along dim (the last may be smaller), as PyTorch's chunk."""
     if n <= 0: raise ValueError(f"chunk needs a positive number of chunks, got {n}")
-    return self.split(-(-self.shape[_axis(dim, self.ndim)] // n), dim)
+    return self.split(-(-self.shape[_axis(dim, self.ndim)] // n) or [0] * n, dim)  # an empty dim: n empty pieces, as PyTorch
 
   def repeat(self, *times) -> Tensor:
     """Tile the tensor times[i] times along each dim (extra leading times add dims), as PyTorch's repeat."""

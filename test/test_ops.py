@@ -520,6 +520,8 @@ def test_chunk(device):
 def test_chunk_uneven_like_torch(device):
     pieces = Tensor(np.arange(7.0), device=device).chunk(3)
     assert [p.tolist() for p in pieces] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0]]
+    assert [p.shape for p in Tensor.zeros(0, 3, device=device).chunk(2)] == [(0, 3), (0, 3)]  # as PyTorch: n empty pieces
+    assert [p.shape for p in Tensor.zeros(3, 0, device=device).chunk(3, dim=1)] == [(3, 0)] * 3
 
 
 def test_repeat(device):
