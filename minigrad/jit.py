@@ -25,7 +25,7 @@ class TinyJit:
   to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call
   (they keep the value the capture gave them), the .grad attributes (a replay sets none: keep backward() and the
   optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
-  targets (they check the capture's indices only; a replayed index out of range reads the nearest row, never outside
+  targets (they check the capture's indices only; a replayed index out of range reads the first row, never outside
   memory). Tensor arguments, alone or inside tuples, lists and dicts, arrive as realized copies without a graph
   (requires_grad is not kept). A Tensor returned, alone or inside tuples, lists and dicts, holds new memory on every replay.
   A TinyJit called inside another's capture runs (or captures) as a plain call would, so the outer one replays its kernels

@@ -242,9 +242,10 @@ class Renderer:
   def prelude(self, source):
     """What enables double, and the helper that rounds a float to float16 if `source` uses it: through half storage,
     since the device may have no half arithmetic."""
-    fp64, bits = ("double" in source) * self.dialect.fp64, "(half*)&bits"
-    return fp64 + ("round_half(" in source) * (f"float round_half(float x) {{ ushort bits; {self.dialect.half_store.format(bits, 0, 'x')} "
-                                               f"return {self.dialect.half_load.format(bits, 0)}; }}\n")
+    fp64, bits = self.dialect.fp64 if "double" in source else "", "(half*)&bits"
+    helper = (f"float round_half(float x) {{ ushort bits; {self.dialect.half_store.format(bits, 0, 'x')} "
+              f"return {self.dialect.half_load.format(bits, 0)}; }}\n")
+    return fp64 + (helper if "round_half(" in source else "")
 
   def elementwise(self):
     """(functions, scratch) as reduce() gives them, of one function: vectors of `width` outputs, then a scalar tail in

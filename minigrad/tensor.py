@@ -20,11 +20,11 @@ def _axes(axis, ndim) -> tuple[int, ...]:
   return tuple(sorted(a % n for a in axes))
 
 
-
 def _axis(axis, ndim) -> int:
   """One axis, for the methods that take a single dim (as PyTorch, a tuple or a bool is refused, not read as its first)."""
   if isinstance(axis, (tuple, list, bool)): raise TypeError(f"expected a single int dim, got {axis!r}")
   return _axes(axis, ndim)[0]
+
 
 CAT_GROUP = 16  # cat joins at most this many pieces in one kernel
 
@@ -571,14 +571,12 @@ class Tensor:
 
   def _take(self, index: Tensor, axis) -> Tensor:
     """Along axis, the element at index (int32, size 1 along axis, broadcasting with self elsewhere), with that axis
-    dropped: a gather kernel reads the picked elements alone. Callers check the index (the check raises at the next
-    realize); it is clamped into range here, so that no kernel reads outside its buffer whatever it holds, and an
-    empty axis gives zeros."""
+    dropped: a gather kernel reads the picked elements alone. Callers pass an index checked by _check_range, which puts
+    its low bound (row 0 here) in place of an element out of range, so no kernel reads outside its buffer whatever the
+    index held; an empty axis gives zeros."""
     shape = tuple(n if s == 1 and d != axis else s for d, (s, n) in enumerate(zip(self.shape, index.shape)))
     if not self.shape[axis]: return (self.expand(*shape).sum(axis) + index.squeeze(axis) * 0).cast(self.dtype)  # read index: it is checked
-    index = index.maximum(0).minimum(self.shape[axis] - 1)
-    # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's (of the
-    # clamped index: the checked one, read there alone, is computed where it is clamped)
+    # where the gradient goes, made only when one is needed: a one-hot of index's shape that broadcasts to self's
     hit = [(index == self._positions(axis)).cast(self.dtype)] if self.requires_grad else []
     return self.expand(*shape)._apply(F.Gather, index.expand(*shape[:axis], 1, *shape[axis + 1:]), *hit, axes=(axis,)).squeeze(axis)
 
