@@ -33,8 +33,7 @@ def find_context(cl):
 class CLBuffer:
   """Device memory that returns to its backend's free list (by size) when nothing holds it any more."""
   def __init__(self, backend, nbytes):
-    self.backend, self.nbytes = backend, nbytes
-    reusable = backend.free.get(nbytes)
+    self.backend, self.nbytes, reusable = backend, nbytes, backend.free.get(nbytes)
     self.mem = reusable.pop() if reusable else backend.cl.Buffer(backend.context, backend.cl.mem_flags.READ_WRITE, max(nbytes, 1))
 
   def __del__(self): self.backend.free.setdefault(self.nbytes, []).append(self.mem)
@@ -48,8 +47,7 @@ class Runner:
     if self.out_bytes == 0: return  # nothing to compute, nothing to build
     program = Renderer(kernel, OPENCL, backend.shape).render()
     functions = backend.build(program.source)
-    self.launches = [(functions[name], global_size, local_size) for name, global_size, local_size in program.launches]
-    self.scratch_bytes = program.scratch_bytes
+    self.launches, self.scratch_bytes = [(functions[name], *sizes) for name, *sizes in program.launches], program.scratch_bytes
     arg_types = [ARGUMENT_TYPES[program.index_type if dtype is None else COMPUTE[dtype.name]] for dtype in kernel.arg_dtypes()]
     for function, _, _ in self.launches:  # typed scalars are packed fast: untyped ones cost ~80 us a launch in pyopencl
       function.set_scalar_arg_dtypes([None] * (function.num_args - len(arg_types)) + arg_types)  # buffers, then scalars
@@ -59,9 +57,8 @@ class Runner:
     if out.nbytes == 0: return out
     scratch = [CLBuffer(self.backend, self.scratch_bytes)] if self.scratch_bytes else []
     values = [buffer.mem for buffer in (out, *inputs, *scratch)] + list(args)
-    for function, global_size, local_size in self.launches:
-      function.set_args(*values)  # an offset past 2**31 in a kernel with 32-bit indices raises here, before any launch
-      self.backend.cl.enqueue_nd_range_kernel(self.backend.queue, function, global_size, local_size)
+    for function, global_size, local_size in self.launches:  # (an offset past 2**31 in a kernel with 32-bit indices raises before any launch)
+      function(self.backend.queue, global_size, local_size, *values)
     return out
 
 

@@ -12,9 +12,7 @@ class _Device:
     if name not in BACKEND_MODULES: raise ValueError(f"unknown device {name!r}: choose one of {', '.join(BACKEND_MODULES)}")
     return name
 
-  def __getitem__(self, name):
-    """The backend object for a device, imported the first time it is used."""
-    return _backend(self.canonicalize(name))
+  def __getitem__(self, name): return _backend(self.canonicalize(name))  # the device's backend, imported when first used
 
 
 @functools.lru_cache(maxsize=None)

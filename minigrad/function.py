@@ -140,8 +140,9 @@ class Sum(Function):
 
 class Max(Sum):
   op = ReduceOps.MAX
-  def backward(self, grad):  # split evenly between the elements that tie for the max
-    is_max = self.x.e(BinaryOps.CMPEQ, self.ret.expand(self.x.shape)).e(UnaryOps.CAST, arg=grad.dtype)
+  def backward(self, grad):  # split evenly between the elements that tie for the max; a NaN max is the NaN elements'
+    is_max = self.x.e(BinaryOps.CMPEQ, self.ret.expand(self.x.shape)).e(BinaryOps.CMPEQ, self.x.e(BinaryOps.CMPEQ, self.x))  # NaN: F == F
+    is_max = is_max.e(UnaryOps.CAST, arg=grad.dtype)
     return is_max.e(BinaryOps.MUL, grad.e(BinaryOps.DIV, is_max.r(ReduceOps.SUM, self.axes)).expand(self.x.shape))  # over the tie count
 
 

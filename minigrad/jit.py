@@ -12,7 +12,8 @@ class TinyJit:
   """Decorate a function of Tensors, such as a training step. The first call runs it as usual; the second captures
   the kernels it launches; later calls whose Tensor arguments have the same shapes, dtypes and devices replay them,
   bit for bit what the plain call computes. Tensor arguments of a new shape or dtype, other (non-Tensor) arguments of a
-  new value (an array by its bytes, others by repr) and a change of Tensor.training or of grad mode start over (a plain call, then a capture).
+  new value (an array by its bytes, others by repr), a change of Tensor.training, of grad mode or of any tensor's
+  requires_grad (a layer frozen or unfrozen) start over (a plain call, then a capture).
 
   Replayed: every kernel, on the new arguments' values; random draws (dropout masks), drawn anew on each call; tensors
   changed with assign or += -= *= /= (parameters, optimiser state, an optimiser's lr set between calls), which are
@@ -21,9 +22,10 @@ class TinyJit:
   Not replayed: Python side effects (prints, lists appended to), values read on the host inside the function
   (.item(), .numpy(), and the ops that read their input while the graph is built: boolean-mask indexing keeps the
   captured positions and multinomial samples from the captured weights), Python numbers computed inside the function
-  (frozen at capture), tensors made from host data inside the function (their captured value stays), a name rebound
-  to another tensor (assign to the tensor instead), tensors assigned for the first time inside the capturing call
-  (they keep the value the capture gave them), the .grad attributes (a replay sets none: keep backward() and the
+  (frozen at capture: an optimiser's momentum, weight decay and betas too; its lr is a tensor, read anew), tensors made
+  from host data inside the function (their captured value stays), a name rebound to another tensor (assign to the
+  tensor instead), tensors assigned for the first time inside the capturing call (they keep the value the capture gave
+  them), the .grad attributes (a replay sets none: keep backward() and the
   optimiser's step() inside the function together) and the index checks of gathers and of cross_entropy's class
   targets (they check the capture's indices only; a replayed index out of range reads the first row, never outside
   memory). Tensor arguments, alone or inside tuples, lists and dicts, arrive as realized copies without a graph
@@ -48,12 +50,12 @@ class TinyJit:
     # known before the function runs (it may assign to an argument); one buffer in two slots (x twice) is read for both
     memory = [id(t.lazydata.realized) for t in inputs]
     key = (layout, raw, [(t.shape, t.dtype, t.device, memory.index(i)) for t, i in zip(inputs, memory)], Tensor.training, Tensor.grad_enabled(),
-           Tensor._first_assigns)
+           Tensor._state_changes)
     if key != self.key: self.calls, self.plan = 0, None
     self.calls += 1
     if self.plan is not None and not schedule.capture: result = self._replay(inputs)  # inside another's capture: captured again
     else: result = self.fn(*args, **kwargs) if self.calls == 1 else self._capture(args, kwargs, memory)
-    self.key = (*key[:-1], Tensor._first_assigns)  # the function's own first assigns (x += y on a temporary) don't start over
+    self.key = (*key[:-1], Tensor._state_changes)  # the function's own first assigns (x += y on a temporary) don't start over
     return result
 
   def _capture(self, args, kwargs, input_ids):
@@ -64,8 +66,7 @@ class TinyJit:
     schedule.capture.append([])
     Tensor._jit_logs.append(log := [])
     try:
-      result = self.fn(*args, **kwargs)
-      outs = []
+      result, outs = self.fn(*args, **kwargs), []
       _walk(result, outs.append)
       changed = [t for t, old in held.values() if t.lazydata is not old]
       for t in outs + changed: t.lazydata = t.lazydata.contiguous()

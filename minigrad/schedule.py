@@ -30,9 +30,8 @@ capture = []  # per TinyJit capture under way (nested ones too): a list that rec
 def _is_leaf(base): return base.realized is not None or base.op is LoadOps.CONST
 
 
-def _same_order(st, base):
-  """True when st reads all of base row-major: a reshape at most, so the linear index is unchanged."""
-  return st is base.st or (st.contiguous and math.prod(st.shape) == math.prod(base.shape))
+# True when st reads all of base row-major: a reshape at most, so the linear index is unchanged
+def _same_order(st, base): return st is base.st or (st.contiguous and math.prod(st.shape) == math.prod(base.shape))
 
 
 def _choose_kernels(outs, order, consumers, views):

@@ -34,10 +34,10 @@ class View(_ViewFields):
     elif mask is not None and all(m == (0, size) for m, size in zip(mask, shape)): mask = None
     return super().__new__(cls, shape, strides, offset, mask)
 
-  @property  # (functools.cached_property costs more than it saves: most views are asked once)
-  def all_padding(self):
-    """True when the mask leaves no position valid (canonically: every range is (0, 0))."""
-    return self.mask is not None and any(lo >= hi for lo, hi in self.mask)
+  # True when the mask leaves no position valid (canonically: every range is (0, 0)). (functools.cached_property costs
+  # more than it saves: most views are asked once)
+  @property
+  def all_padding(self): return self.mask is not None and any(lo >= hi for lo, hi in self.mask)
 
   @property
   def is_contiguous(self): return self.offset == 0 and self.mask is None and self.strides == strides_for(self.shape)
@@ -107,10 +107,8 @@ class ShapeTracker(NamedTuple):  # a tuple: hashed and compared in C, as graph a
     (a padded size-1 dim reads its one element once)."""
     return any(st == 0 and hi - lo > 1 for v in self.views for (lo, hi), st in zip(v.mask or [(0, s) for s in v.shape], v.strides))
 
-  @property
-  def all_padding(self):
-    """True when no position is valid under every mask: the view reads as 0 and needs no memory."""
-    return any(v.all_padding for v in self.views)
+  @property  # True when no position is valid under every mask: the view reads as 0 and needs no memory
+  def all_padding(self): return any(v.all_padding for v in self.views)
 
   @property
   def masked(self): return any(v.mask is not None for v in self.views)

@@ -78,19 +78,19 @@ class Tensor:
   _grad_mode = threading.local()  # grad mode is per thread, as in PyTorch
   _rng = np.random.default_rng()
   __array_ufunc__ = None  # NumPy defers to Tensor's operators: np.float32(2) * t is a Tensor, not an array of Tensors
-  # for TinyJit: every live tensor ever assigned (id -> tensor: the state a replay reads), how many tensors were assigned
-  # for the first time, and, for each capture under way (nested ones too), a list that receives (redraw, buffer) per random draw
+  # for TinyJit: every live tensor ever assigned (id -> tensor: the state a replay reads), how many times a tensor was assigned
+  # for the first time or had requires_grad set, and, for each capture under way (nested ones too), a list that receives
+  # (redraw, buffer) per random draw
   _assigned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-  _first_assigns = 0
+  _state_changes = 0
   _jit_logs: list[list] = []
 
   def __init__(self, data, dtype=None, device=None, requires_grad=False):
     """From a Python scalar, nested list or NumPy array; dtype is a DType, a NumPy dtype or a name ("float32")."""
-    if isinstance(data, Tensor): data = data.numpy()
     if not isinstance(data, LazyBuffer):
-      array = np.asarray(data)
-      # without a dtype, NumPy data keeps its own; Python floats (and empty lists) become float32, ints int32, bools bool
-      keeps_dtype = isinstance(data, (np.ndarray, np.generic)) or (array.dtype.kind != "f" and array.size)
+      array = np.asarray(data)  # (a Tensor's values, read on the host)
+      # without a dtype, NumPy data and a Tensor's keep their own; Python floats (and empty lists) become float32, ints int32, bools bool
+      keeps_dtype = isinstance(data, (np.ndarray, np.generic, Tensor)) or (array.dtype.kind != "f" and array.size)
       dtype = dtypes.of(dtype if dtype is not None else array.dtype if keeps_dtype else dtypes.float32)
       if dtype == dtypes.int32 and array.dtype.kind in "iuf":  # refused, not wrapped (NaN fails both comparisons)
         outside = array[~((array >= -2**31) & (array <= 2**31 - 1))]
@@ -99,12 +99,20 @@ class Tensor:
       data = LazyBuffer.from_numpy(array != 0 if dtype == dtypes.bool else array.astype(dtype.np), Device.canonicalize(device))
     # shape (so ndim), dtype and device are fixed for the tensor's life: assign() keeps them, so they are plain attributes (fast to read)
     self.lazydata, self.shape, self.ndim, self.dtype, self.device = data, data.shape, len(data.shape), data.dtype, data.device
-    if requires_grad and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
-    self.requires_grad, self.grad, self._ctx, self._loss = requires_grad, None, None, None  # _loss: see backward()
+    self._requires_grad, self.grad, self._ctx, self._loss = False, None, None, None  # _loss: see backward()
+    if requires_grad: self.requires_grad = True
 
   # ---- properties
   @property
   def T(self) -> Tensor: return self.permute(*reversed(range(self.ndim)))
+
+  @property
+  def requires_grad(self) -> bool: return self._requires_grad
+
+  @requires_grad.setter
+  def requires_grad(self, value):  # (a TinyJit captured before differentiated as the flags were then: it captures again)
+    if value and not self.dtype.is_float: raise TypeError(f"only floating tensors can require grad, not {self.dtype}")
+    self._requires_grad, Tensor._state_changes = bool(value), Tensor._state_changes + (bool(value) != self._requires_grad)
 
   def numel(self) -> int: return prod(self.shape)
   def __len__(self):
@@ -124,6 +132,7 @@ class Tensor:
   def tolist(self): return self.numpy().tolist()
 
   def item(self): return self.numpy().item()  # NumPy's ValueError names a size other than 1
+  def __array__(self, dtype=None, copy=None): return self.numpy() if dtype is None else self.numpy().astype(dtype)  # np.asarray(t)
 
   def detach(self) -> Tensor: return Tensor(self.lazydata)
 
@@ -238,8 +247,8 @@ class Tensor:
     if others and any(t.device != self.device for t in others): raise RuntimeError(f"tensors on different devices: {[t.device for t in parents]}")
     ctx = function_class()
     result = Tensor(ctx.forward(*[t.lazydata for t in parents], **kwargs))
-    if result.dtype.is_float and any(t.requires_grad for t in parents) and Tensor.grad_enabled():  # comparisons carry none
-      result.requires_grad, result._ctx, ctx.parents = True, ctx, parents
+    if result.dtype.is_float and any(t._requires_grad for t in parents) and Tensor.grad_enabled():  # comparisons carry none
+      result._requires_grad, result._ctx, ctx.parents = True, ctx, parents
     return result
 
   def backward(self, gradient: Tensor | None = None) -> Tensor:
@@ -261,9 +270,9 @@ class Tensor:
     # previous gradients are realized first, so accumulating costs the memory and work of one gradient, not a chain
     previous = [leaf.grad for leaf in grads if leaf.grad is not None]
     if previous: previous[0].realize(*previous[1:])
-    for leaf, grad in grads.items():  # in its leaf's dtype: each Function's backward gives its inputs' dtypes
-      leaf.grad = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad)
-    for leaf in grads: leaf._loss = weakref.ref(self)  # an optimiser step of the leaf computes it too (a loss read after the step is ready)
+    # each gradient in its leaf's dtype (each Function's backward gives its inputs' dtypes); an optimiser step of the leaf
+    # computes this loss too, so a loss read after the step is ready
+    for leaf, grad in grads.items(): leaf.grad, leaf._loss = Tensor(grad) if leaf.grad is None else leaf.grad + Tensor(grad), weakref.ref(self)
     return self
 
   # ---- broadcasting
@@ -306,15 +315,18 @@ class Tensor:
     negated for negative x and odd integer y, NaN for negative x and non-integer y; x ** 0 and 1 ** y are 1, even for NaN."""
     scalar_exponent = not reverse and isinstance(exponent, (int, float))
     if scalar_exponent and float(exponent).is_integer() and abs(exponent) <= 1024:
-      base = self._floating() if isinstance(exponent, float) else self  # an integer tensor to a float power is float, as in PyTorch
+      # (1 / x) ** n for a negative n: x ** n may underflow where the result and its gradient don't. An integer tensor to a
+      # float power is float, as in PyTorch
+      base = self.reciprocal() if exponent < 0 else self._floating() if isinstance(exponent, float) else self
       result, n = Tensor.full(self.shape, False, device=self.device).where(base, 1), int(abs(exponent))  # 1, zero gradient
       while n:  # square and multiply
         if n & 1: result = result * base
         base, n = base * base, n >> 1
-      return result if exponent >= 0 else result.reciprocal()
+      return result
     if scalar_exponent and exponent == 0.5: return self.sqrt()
     (x, dtype), (y, _) = [t._accumulating() for t in self._broadcasted(exponent, reverse=reverse)]  # float16 in float32
-    raw, within = (x.abs().log() * y).exp(), y.clip(-2**30, 2**30)  # larger floats are even integers, as inf is in C
+    # y's gradient, out * log|x|, is 0 where x is 0, as PyTorch's (not 0 * -inf). Floats past 2**30 are even integers, as inf is in C
+    raw, within = (x.abs().log() * (x == 0).where(y.detach(), y)).exp(), y.clip(-2**30, 2**30)
     magnitude = (raw == raw).where(raw, (y == 0).where(True, x.abs() == 1).where(1, raw))  # x ** 0 and 1 ** y are 1, NaN too
     is_integer, is_odd = within.cast(dtypes.int32).cast(y.dtype) == within, (within * 0.5).cast(dtypes.int32).cast(y.dtype) != within * 0.5
     negative_base = is_integer.where(is_odd.where(-magnitude, magnitude), (x == -math.inf).where(magnitude, math.nan))  # -inf as C
@@ -842,7 +854,7 @@ class Tensor:
     other = self._to_tensor(other)
     if (other.shape, other.device) != (self.shape, self.device):
       raise ValueError(f"assign of shape {other.shape} on {other.device} to a tensor of shape {self.shape} on {self.device}")
-    if id(self) not in Tensor._assigned: Tensor._first_assigns += 1  # a TinyJit captured before may read its old value
+    if id(self) not in Tensor._assigned: Tensor._state_changes += 1  # a TinyJit captured before may read its old value
     Tensor._assigned[id(self)] = self
     self.lazydata = other.cast(self.dtype).lazydata
     return self
@@ -853,12 +865,12 @@ class Tensor:
     if self.requires_grad and self._ctx is None and Tensor.grad_enabled():
       raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation")
     before = Tensor(self.lazydata)
-    before._ctx, before.requires_grad = self._ctx, self.requires_grad
+    before._ctx, before._requires_grad = self._ctx, self._requires_grad
     result = op(before, before if other is self else other)
     if (result.dtype.is_float, result.dtype != dtypes.bool) > (self.dtype.is_float, self.dtype != dtypes.bool):  # float > int > bool
       raise TypeError(f"result type {result.dtype} can't be cast to {self.dtype} in place, as PyTorch: write x = x op y to get a new dtype")
     self.assign(result)
-    if result._ctx is not None: self._ctx, self.requires_grad = result.cast(self.dtype)._ctx, True
+    if result._ctx is not None: self._ctx, self._requires_grad = result.cast(self.dtype)._ctx, True
     return self
 
 
@@ -868,6 +880,9 @@ for _method in ("exp", "log", "sqrt", "sin", "sigmoid", "tanh"):  # each runs it
 # round twice (exp2's x * log(2)): float16 computes them in float32, rounded once, as PyTorch
 for _method in ("cos", "tan", "gelu", "softplus", "elu", "sigmoid", "silu", "exp2", "log2", "rsqrt"):
   setattr(Tensor, _method, _accumulates(getattr(Tensor, _method)))
+# a one-element tensor as a Python value, as in PyTorch (`if loss < best:`); item() refuses more elements
+for _name, _convert in (("__bool__", bool), ("__float__", float), ("__int__", int)):
+  setattr(Tensor, _name, lambda self, convert=_convert: convert(self.item()))
 # each arithmetic method as an operator: t + 1, then 1 + t (reflected: Python calls __radd__), then t += 1 (in place)
 for _method, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv"), ("pow", "pow")):
   setattr(Tensor, f"__{_name}__", lambda self, other, method=getattr(Tensor, _method): method(self, other))

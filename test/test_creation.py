@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from minigrad import Tensor, dtypes
-from helpers import assert_close, require_dtype
+from helpers import assert_close, raises_naming, require_dtype
 
 
 def on_device(t, device):
@@ -159,6 +159,14 @@ def test_full_arange_eye_take_dtype_device_requires_grad(device):
         assert t.dtype == dtypes.float32 and t.requires_grad is True and on_device(t, device)
 
 
+def test_only_a_floating_tensor_can_be_made_to_require_grad_later_too(device):
+    t = Tensor([1, 2], device=device)
+    with raises_naming("floating"): t.requires_grad = True
+    t = Tensor([1.0, 2.0], device=device)
+    t.requires_grad = True
+    assert t.requires_grad is True and (t * 2).requires_grad
+
+
 def test_manual_seed_gives_identical_numbers_twice(device):
     Tensor.manual_seed(1234)
     first = (Tensor.rand(64, device=device).numpy(), Tensor.randn(64, device=device).numpy())
@@ -210,6 +218,27 @@ def test_item_returns_python_number(device):
     value = Tensor([[2.5]], device=device).item()
     assert isinstance(value, float) and value == 2.5
     assert (Tensor(3.0, device=device) * 2).item() == 6.0
+
+
+def test_a_one_element_tensor_is_a_python_value_in_if_float_and_int(device):
+    """As in PyTorch: without __bool__ Python asked len(), so `if Tensor([False])` was taken and `[a, b].index(b)` was 0
+    (a == b is a tensor of 2 elements); with more than one element a truth value is refused, not guessed."""
+    assert not Tensor([False], device=device) and Tensor(2.5, device=device) > 2
+    assert float(Tensor([[2.5]], device=device)) == 2.5 and int(Tensor(-2.7, device=device)) == -2
+    a, b = Tensor([1.0, 2.0], device=device), Tensor([3.0, 4.0], device=device)
+    for convert in (bool, float, int):
+        with pytest.raises(ValueError): convert(a)
+    with pytest.raises(ValueError): [a, b].index(b)
+    assert max(Tensor(1.0, device=device), Tensor(3.0, device=device)).item() == 3.0
+
+
+def test_numpy_reads_a_tensor_as_its_values(device):
+    """np.asarray(t) was an object array of 0-d tensors (NumPy read t as a sequence); Tensor(t) and a list of tensors
+    read values too, and a tensor's dtype stays."""
+    a = Tensor([1.0, 2.0], device=device)
+    assert np.asarray(a).dtype == np.float32 and np.asarray(a, dtype=np.float64).tolist() == [1.0, 2.0]
+    assert Tensor([Tensor(1.5, device=device), Tensor(2.0, device=device)]).tolist() == [1.5, 2.0]
+    assert Tensor(Tensor([1, 2], dtype=dtypes.float16, device=device)).dtype == dtypes.float16
 
 
 def test_tolist(device):

@@ -146,6 +146,29 @@ def test_a_new_python_argument_or_mode_starts_over(device):
     assert [scaled(x, 1.0).sum().item() for _ in range(3)] == [64.0] * 3  # out of training mode: no dropout again
 
 
+def test_a_parameter_frozen_or_unfrozen_between_calls_is_treated_as_the_plain_call_treats_it(device):
+    """requires_grad decides what backward and the optimiser update: a change captures again (a replay updated a frozen
+    parameter as if it still required grad)."""
+    results = []
+    for jit in (False, True):
+        w, b = Tensor([1.0, 2.0], device=device, requires_grad=True), Tensor([0.5], device=device, requires_grad=True)
+        opt = optim.SGD([w, b], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            (x * w + b).square().sum().backward()
+            opt.step()
+        step = TinyJit(step) if jit else step
+        history = []
+        for i in range(12):
+            if i in (4, 8): w.requires_grad = i == 8
+            step(Tensor([1.0, -1.0], device=device))
+            history.append(w.tolist() + b.tolist())
+        results.append(history)
+    assert results[0] == results[1] and step.plan is not None and step.calls == 4  # (the last two calls were replays)
+    assert results[0][3][:2] == results[0][7][:2] != results[0][8][:2]  # frozen: w stays; unfrozen: it moves again
+
+
 def test_a_dict_of_results_is_replayed(device):
     shifted = TinyJit(lambda x: {"y": (x + 1).realize(), "scale": 2})
     results = [shifted(Tensor([float(i)], device=device)) for i in range(4)]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 from minigrad import Tensor, dtypes, nn
-from minigrad.nn import state
+from minigrad.nn import optim, state
 from minigrad.nn.state import SafetensorsError, get_parameters, get_state_dict, load, load_state_dict, save
 from helpers import raises_naming
 
@@ -80,6 +80,18 @@ def test_load_state_dict_copies_values_into_the_same_tensors():
     x = Tensor(np.random.default_rng(0).standard_normal((5, 3)))
     np.testing.assert_array_equal(target(x).numpy(), source(x).numpy())
 
+
+def test_an_optimisers_lr_after_loading_its_state_is_the_loaded_one():
+    """The lr is a tensor of the optimiser's state (a replay reads it), and opt.lr said the value set before the load."""
+    w = Tensor([1.0], requires_grad=True)
+    saved = get_state_dict(optim.SGD([w], lr=0.01))
+    opt = optim.SGD([w], lr=0.5)
+    load_state_dict(opt, saved)
+    assert abs(opt.lr - 0.01) < 1e-9
+    opt.lr *= 0.1
+    assert abs(opt.lr - 0.001) < 1e-9 and abs(opt.lr_tensor.item() - 0.001) < 1e-9
+    opt.lr = 0.01
+    assert opt.lr == 0.01
 
 def test_load_state_dict_accepts_numpy_arrays():
     layer = nn.Linear(2, 1)

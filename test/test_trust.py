@@ -113,6 +113,37 @@ def test_x_to_the_zero_has_a_zero_gradient(device):
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
 
 
+
+def test_pow_gradients_where_an_intermediate_power_overflows_or_the_base_is_zero(device):
+    """A negative integer power is (1 / x) ** n: through 1 / x ** n its gradient passed -1 / (x ** n) ** 2, which
+    overflows float32 where the result's gradient (-n x ** (-n - 1)) does not. The exponent's gradient, out * log|x|, is 0
+    where x is 0, as PyTorch's (it was 0 * -inf = NaN)."""
+    x = Tensor([1e-3, 2.0, -0.5], device=device, requires_grad=True)
+    (x ** -8.0).sum().backward()
+    assert_close(x.grad.numpy(), -8 * np.array([1e-3, 2.0, -0.5]) ** -9, 1e-5)  # -8e27 at 1e-3 (was -inf)
+    x = Tensor([1e-12, 0.0], device=device, requires_grad=True)
+    out = x ** -2
+    out.sum().backward()
+    assert out.numpy()[1] == INF and x.grad.numpy()[1] == -INF and abs(x.grad.numpy()[0] / -2e36 - 1) < 1e-5
+    y = Tensor([0.0, 1.0, 2.0, 0.5], device=device, requires_grad=True)
+    (Tensor.zeros(4, device=device) ** y).sum().backward()
+    assert y.grad.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_the_gradient_of_a_nan_max_goes_to_the_nan(device):
+    """max's gradient goes to the elements equal to the max, and where the max is NaN, to the NaN (as torch.max): it
+    divided by a count of 0 equal elements, so every element of the slice got NaN, max_pool2d's windows too."""
+    x = Tensor([[1.0, NAN, 3.0], [1.0, 2.0, 2.0]], device=device, requires_grad=True)
+    x.max(1).sum().backward()
+    assert_close(x.grad.numpy(), [[0.0, 1.0, 0.0], [0.0, 0.5, 0.5]])
+    x = Tensor([1.0, NAN, -3.0], device=device, requires_grad=True)
+    x.min().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+    x = Tensor([[[[1.0, NAN, 0.0, 2.0], [3.0, 0.0, 1.0, 1.0]]]], device=device, requires_grad=True)
+    x.max_pool2d(2).sum().backward()
+    assert_close(x.grad.numpy(), [[[[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
+
+
 REDUCTIONS = {  # name: (minigrad, NumPy reference: np.max/argmax propagate and point at the first NaN, as PyTorch)
     "max": (Tensor.max, np.max),
     "min": (Tensor.min, np.min),

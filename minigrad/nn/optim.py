@@ -5,8 +5,9 @@ from minigrad.tensor import Tensor
 
 
 class Optimizer:
-  """The parameters to update (each once, even if listed twice) and the learning rate. A subclass defines
-  _update(i, param, grad): it assigns the new value of params[i] (and of its state) and returns the tensors that changed."""
+  """The parameters to update (each once, even if listed twice; all on one device: one optimiser per device), and the
+  learning rate. A subclass defines _update(i, param, grad): it assigns the new value of params[i] (and of its state)
+  and returns the tensors that changed."""
   def __init__(self, params, lr, **hyperparameters):
     """Refuses what could never train (non-leaf tensors, tensors without requires_grad) and negative hyperparameters."""
     if isinstance(params, Tensor): raise TypeError("params must be an iterable of Tensors (a list), not a single Tensor")
@@ -20,14 +21,14 @@ class Optimizer:
     self.lr_tensor = Tensor(float(lr), device=self.params[0].device)  # on the parameters' device
     self.lr = lr
 
-  @property
-  def lr(self) -> float: return self._lr_value
+  @property  # (the value set, unless the lr tensor was assigned since, by a loaded state dict: then its value)
+  def lr(self) -> float: return self._lr_value if self.lr_tensor.lazydata is self._lr_data else self.lr_tensor.item()
 
   @lr.setter
   def lr(self, value):
     """Setting lr (a schedule) assigns tensor data, which a TinyJit replay reads as state."""
-    self._lr_value = value
     self.lr_tensor.assign(Tensor(float(value), device=self.lr_tensor.device))
+    self._lr_value, self._lr_data = value, self.lr_tensor.lazydata
 
   def zero_grad(self, set_to_none=True):
     """Forget the gradients accumulated so far: .grad becomes None, or zeros with set_to_none=False, as in PyTorch."""
